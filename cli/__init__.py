@@ -1,0 +1,1 @@
+"""The geossr command line: a thin typer layer over the geossr library."""

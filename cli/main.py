@@ -1,0 +1,75 @@
+"""Entry point: builds the typer app and turns every error into one line on stderr."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+import typer
+
+from geossr import __version__
+from geossr.errors import GeossrError
+from geossr_cli import info, sensors, simulate
+
+app = typer.Typer(
+    name="geossr",
+    help="Spatial-spectral super-resolution for remote sensing imagery.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(sensors.app, name="sensors")
+app.command("simulate")(simulate.simulate)
+app.command("info")(info.info)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"geossr {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Spatial-spectral super-resolution for remote sensing imagery.
+
+    Sensors are data: every command that takes a sensor accepts a shipped name (see
+    `geossr sensors list`), a sensor .yaml file, or grid:START:STOP:N[:gaussian|uniform].
+    """
+
+
+def fail(message: str, code: int = 1) -> None:
+    sys.stderr.write(f"geossr: error: {message}\n")
+    sys.exit(code)
+
+
+def main() -> None:
+    """Console script: no tracebacks for user errors (set GEOSSR_DEBUG=1 to see them)."""
+    debug = bool(os.environ.get("GEOSSR_DEBUG"))
+    try:
+        code = app(standalone_mode=False)
+    except click.exceptions.UsageError as exc:
+        hint = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx else ""
+        fail(exc.format_message() + hint, 2)
+    except click.exceptions.Abort:
+        fail("interrupted", 130)
+    except KeyboardInterrupt:
+        fail("interrupted", 130)
+    except GeossrError as exc:
+        if debug:
+            raise
+        fail(str(exc))
+    except OSError as exc:
+        if debug:
+            raise
+        fail(f"{exc.strerror or exc}{': ' + str(exc.filename) if exc.filename else ''}")
+    except Exception as exc:  # a bug, not bad input: still one line, with a way to see more
+        if debug:
+            raise
+        fail(f"internal error: {exc.__class__.__name__}: {exc} (set GEOSSR_DEBUG=1 for a traceback)", 70)
+    sys.exit(code or 0)

@@ -1,0 +1,38 @@
+"""A rich progress bar driven by dask's scheduler callbacks."""
+
+from __future__ import annotations
+
+import contextlib
+
+from dask.callbacks import Callback
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from geossr_cli.output import err_console
+
+
+class _RichDaskProgress(Callback):
+    def __init__(self, progress: Progress, description: str):
+        super().__init__()
+        self.progress = progress
+        self.description = description
+        self.task = None
+
+    def _start_state(self, dsk, state):
+        total = sum(len(state[key]) for key in ("ready", "waiting", "running", "finished"))
+        self.task = self.progress.add_task(self.description, total=total)
+
+    def _posttask(self, key, result, dsk, state, worker_id):
+        self.progress.advance(self.task)
+
+
+@contextlib.contextmanager
+def dask_progress(description: str, enabled: bool = True):
+    """Show progress of every dask computation inside the block (on stderr)."""
+    if not enabled:
+        yield
+        return
+    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+               TimeElapsedColumn())
+    with Progress(*columns, console=err_console, transient=True) as progress:
+        with _RichDaskProgress(progress, description):
+            yield

@@ -1,0 +1,50 @@
+"""`geossr simulate`: what another sensor would have seen of a hyperspectral scene."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from geossr.spectral.integration import DEFAULT_COVERAGE_TOLERANCE
+from geossr_cli.output import console, print_json
+
+
+def simulate(
+    input: Path = typer.Argument(..., help="Hyperspectral raster (any GDAL format)."),
+    sensor: str = typer.Option(..., "--sensor", "-s", help="Target sensor: name, .yaml file, or grid:..."),
+    output: Path = typer.Option(..., "--output", "-o", help="Output GeoTIFF."),
+    scale: float = typer.Option(
+        None, "--scale", "-p",
+        help="Also downsample by this factor (>= 1, fractional allowed): Gaussian anti-aliasing "
+        "with sigma = (p-1)/2 pixels, then sampling at the coarse pixel centres.",
+    ),
+    input_sensor: str = typer.Option(
+        None, "--input-sensor", help="Sensor of the input's bands, if its metadata does not say."
+    ),
+    coverage_tolerance: float = typer.Option(
+        DEFAULT_COVERAGE_TOLERANCE, "--coverage-tolerance",
+        help="Share of a target band's response allowed outside the input's spectral range.",
+    ),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
+) -> None:
+    """Simulate a sensor from a hyperspectral cube by spectral-response integration."""
+    from geossr.scene.simulate import simulate as simulate_scene  # heavy: rioxarray, dask
+    from geossr_cli.progress import dask_progress
+
+    with dask_progress(f"simulating {sensor}", enabled=not (quiet or as_json)):
+        summary = simulate_scene(
+            input, sensor, output, input_sensor=input_sensor, scale=scale, overwrite=overwrite,
+            coverage_tolerance=coverage_tolerance,
+        )
+    if as_json:
+        print_json(summary)
+    elif not quiet:
+        console.print(
+            f"{summary['output']}: {summary['bands']} {summary['sensor']} bands, "
+            f"{summary['output_size'][0]}x{summary['output_size'][1]} px "
+            f"(from {summary['input_sensor']}, {summary['input_size'][0]}x{summary['input_size'][1]} px"
+            f"{', scale ' + format(summary['scale'], 'g') if summary['scale'] != 1 else ''})"
+        )

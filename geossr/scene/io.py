@@ -1,0 +1,264 @@
+"""GeoTIFF input and output with spectral metadata.
+
+Reading: any GDAL raster becomes a lazy (band, y, x) xarray DataArray through rioxarray, with
+dask chunks. Writing: a (band, y, x) DataArray is streamed to a tiled, compressed GeoTIFF window
+by window (``dask.array.store`` with a lock), so a scene never has to fit in memory.
+
+Band wavelengths are written three ways, so every reader finds them:
+- GDAL's IMAGERY metadata domain per band: ``CENTRAL_WAVELENGTH_UM``, ``FWHM_UM`` (GDAL ≥ 3.10);
+- ENVI-style items per band (``wavelength``, ``fwhm``, ``wavelength_units``), which QGIS and
+  ``gdalinfo`` list, and the ENVI domain's ``wavelength = {...}`` lists for the dataset;
+- the full sensor definition as JSON in the ``GEOSSR`` domain, so a file written by geossr gets
+  its exact band responses (tabulated curves included) back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import tempfile
+import threading
+import warnings
+from pathlib import Path
+
+import numpy as np
+import rasterio
+import rioxarray
+import xarray as xr
+from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
+from rasterio.windows import Window
+
+from geossr import __version__
+from geossr.errors import GeossrError, RasterError, SensorError
+from geossr.spectral.bands import Band, Sensor
+from geossr.spectral.sensors import sensor_from_dict
+
+GEOSSR_DOMAIN = "GEOSSR"
+# band_description() output: "SENSOR BAND (CENTRE nm)"
+_DESCRIPTION = re.compile(r"^\S+ (\S+) \([0-9.]+ nm\)$")
+DEFAULT_CHUNK = 512
+
+
+def _open_checked(path: str | Path):
+    path = Path(path)
+    if not path.exists():
+        raise RasterError(f"input not found: {path}")
+    if path.is_dir():
+        raise RasterError(f"input is a directory, not a raster: {path}")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            dataset = rasterio.open(path)
+    except RasterioIOError:
+        raise RasterError(f"not a raster GDAL can read: {path}") from None
+    if dataset.width == 0 or dataset.height == 0 or dataset.count == 0:
+        dataset.close()
+        raise RasterError(f"raster has no pixels or no bands: {path}")
+    return dataset
+
+
+@contextlib.contextmanager
+def open_dataset(path: str | Path):
+    """rasterio dataset with one-line errors for missing, unreadable and empty rasters."""
+    dataset = _open_checked(path)
+    try:
+        yield dataset
+    finally:
+        dataset.close()
+
+
+def open_raster(path: str | Path, chunk: int = DEFAULT_CHUNK) -> xr.DataArray:
+    """Lazy (band, y, x) float32 DataArray; nodata pixels become NaN."""
+    with open_dataset(path):
+        pass
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        data = rioxarray.open_rasterio(
+            path, chunks={"band": -1, "y": chunk, "x": chunk}, masked=True, lock=False
+        )
+    return data.astype(np.float32)
+
+
+def read_sensor(path: str | Path) -> Sensor | None:
+    """The bands a raster declares: geossr's own JSON, else IMAGERY, else ENVI items; or None."""
+    with open_dataset(path) as dataset:
+        return sensor_from_dataset(dataset)
+
+
+def sensor_from_dataset(dataset) -> Sensor | None:
+    stored = dataset.tags(ns=GEOSSR_DOMAIN).get("SENSOR_JSON")
+    if stored:
+        try:
+            return sensor_from_dict(json.loads(stored), where=f"{dataset.name} (GEOSSR metadata): ")
+        except (json.JSONDecodeError, SensorError):
+            pass  # damaged geossr metadata: fall back to the per-band items below
+    bands = []
+    for index in range(1, dataset.count + 1):
+        center_um, fwhm_um = _band_wavelength_um(dataset, index)
+        if center_um is None:
+            return None
+        description = dataset.descriptions[index - 1] or f"band{index}"
+        ours = _DESCRIPTION.match(description)
+        # A file that gives centres without widths gets 10 nm bands, a typical spectrometer FWHM.
+        bands.append(Band.gaussian(ours.group(1) if ours else description, center_um * 1000,
+                                   (fwhm_um or 0.01) * 1000))
+    try:
+        return Sensor(Path(dataset.name).stem, tuple(bands), source="wavelength metadata of the file",
+                      response_kind="approximation")
+    except SensorError:
+        return None
+
+
+def _band_wavelength_um(dataset, index) -> tuple[float | None, float | None]:
+    imagery = dataset.tags(index, ns="IMAGERY")
+    if "CENTRAL_WAVELENGTH_UM" in imagery:
+        fwhm = imagery.get("FWHM_UM")
+        return float(imagery["CENTRAL_WAVELENGTH_UM"]), float(fwhm) if fwhm else None
+    envi = dataset.tags(index)
+    if "wavelength" in envi:
+        scale = 0.001 if envi.get("wavelength_units", "").lower().startswith("nano") else 1.0
+        fwhm = envi.get("fwhm")
+        return float(envi["wavelength"]) * scale, float(fwhm) * scale if fwhm else None
+    return None, None
+
+
+def band_description(sensor: Sensor, band: Band) -> str:
+    """E.g. ``rosis b012 (478.5 nm)``; a band subset or grid spec is named by its base sensor."""
+    return f"{sensor.name.split(':')[0]} {band.name} ({band.center_nm:.1f} nm)"
+
+
+def check_output_path(path: str | Path, overwrite: bool) -> Path:
+    """Refuse before any work: an existing output without overwrite, or a missing directory."""
+    path = Path(path)
+    if path.is_dir():
+        raise RasterError(f"output is a directory: {path}")
+    if path.exists() and not overwrite:
+        raise RasterError(f"output exists: {path} (use --overwrite to replace it)")
+    if not path.parent.resolve().is_dir():
+        raise RasterError(f"output directory does not exist: {path.parent}")
+    return path
+
+
+class _WindowWriter:
+    """Target for ``dask.array.store``: each (band, y, x) block goes to its window."""
+
+    def __init__(self, dataset):
+        self.dataset = dataset
+
+    def __setitem__(self, key, block):
+        bands, rows, cols = key
+        indexes = list(range(bands.start + 1, bands.stop + 1))
+        window = Window.from_slices(rows, cols, height=self.dataset.height, width=self.dataset.width)
+        self.dataset.write(np.asarray(block, dtype=self.dataset.dtypes[0]), indexes=indexes, window=window)
+
+
+def write_raster(
+    data: xr.DataArray,
+    path: str | Path,
+    sensor: Sensor,
+    *,
+    overwrite: bool = False,
+    tags: dict | None = None,
+    nodata: float | None = float("nan"),
+    dtype: str = "float32",
+) -> Path:
+    """Write a (band, y, x) DataArray as a tiled GeoTIFF with georeferencing and band metadata.
+
+    The file is written under a temporary name in the target directory and renamed at the end,
+    so a failure or an interrupt never leaves a partial output or damages an existing one.
+    """
+    path = check_output_path(path, overwrite)
+    if data.sizes["band"] != len(sensor):
+        raise GeossrError(f"{data.sizes['band']} bands of data but sensor {sensor.name} has {len(sensor)}")
+    height, width = data.sizes["y"], data.sizes["x"]
+    block = 256 if min(height, width) >= 256 else 16 * max(1, min(height, width) // 16)
+    profile = {
+        "driver": "GTiff",
+        "width": width,
+        "height": height,
+        "count": len(sensor),
+        "dtype": dtype,
+        "nodata": nodata,
+        "crs": data.rio.crs,
+        "transform": data.rio.transform(),
+        "compress": "deflate",
+        "predictor": 3 if np.dtype(dtype).kind == "f" else 2,
+        "interleave": "band",
+        "tiled": min(height, width) >= 16,
+        "blockxsize": block,
+        "blockysize": block,
+        "BIGTIFF": "IF_SAFER",
+    }
+    if not profile["tiled"]:
+        del profile["blockxsize"], profile["blockysize"]
+    handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp.tif", dir=path.parent)
+    os.close(handle)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            with rasterio.open(tmp_name, "w", **profile) as dst:
+                _write_metadata(dst, sensor, tags or {})
+                array = data.transpose("band", "y", "x").data
+                if hasattr(array, "dask"):
+                    import dask.array
+
+                    dask.array.store(array, _WindowWriter(dst), lock=threading.Lock())
+                else:
+                    dst.write(np.asarray(array, dtype=dtype))
+        os.chmod(tmp_name, 0o666 & ~_current_umask())  # mkstemp creates 0600
+        os.replace(tmp_name, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(tmp_name)
+        raise
+    return path
+
+
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _write_metadata(dst, sensor: Sensor, tags: dict) -> None:
+    wavelengths_um = [f"{b.center_nm / 1000:.6f}" for b in sensor.bands]
+    fwhms_um = [f"{b.fwhm_nm / 1000:.6f}" for b in sensor.bands]
+    for index, band in enumerate(sensor.bands, start=1):
+        dst.set_band_description(index, band_description(sensor, band))
+        dst.update_tags(index, ns="IMAGERY", CENTRAL_WAVELENGTH_UM=wavelengths_um[index - 1],
+                        FWHM_UM=fwhms_um[index - 1])
+        dst.update_tags(index, wavelength=wavelengths_um[index - 1], fwhm=fwhms_um[index - 1],
+                        wavelength_units="Micrometers")
+    dst.update_tags(ns="ENVI", wavelength="{" + ", ".join(wavelengths_um) + "}",
+                    fwhm="{" + ", ".join(fwhms_um) + "}", wavelength_units="Micrometers")
+    dst.update_tags(ns=GEOSSR_DOMAIN, SENSOR_JSON=json.dumps(sensor.to_dict()))
+    dst.update_tags(GEOSSR_VERSION=__version__, GEOSSR_SENSOR=sensor.name, **tags)
+
+
+def raster_info(path: str | Path) -> dict:
+    """Size, georeferencing and bands (with wavelengths when the file declares them)."""
+    with open_dataset(path) as ds:
+        sensor = sensor_from_dataset(ds)
+        bands = []
+        for index in range(1, ds.count + 1):
+            entry = {"index": index, "description": ds.descriptions[index - 1] or "", "dtype": ds.dtypes[index - 1]}
+            if sensor is not None:
+                band = sensor.bands[index - 1]
+                entry.update(name=band.name, center_nm=round(band.center_nm, 2), fwhm_nm=round(band.fwhm_nm, 2))
+            bands.append(entry)
+        return {
+            "path": str(path),
+            "driver": ds.driver,
+            "width": ds.width,
+            "height": ds.height,
+            "count": ds.count,
+            "crs": ds.crs.to_string() if ds.crs else None,
+            "pixel_size": [abs(ds.transform.a), abs(ds.transform.e)],
+            "bounds": list(ds.bounds),
+            "nodata": None if ds.nodata is None else ("nan" if np.isnan(ds.nodata) else ds.nodata),
+            "sensor": sensor.name if sensor is not None else None,
+            "georeferencing": ds.tags().get("GEOREFERENCING", "as stored" if ds.crs else "none"),
+            "bands": bands,
+        }

@@ -1,0 +1,46 @@
+"""Response-curve plots of a sensor."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from geossr.errors import GeossrError
+from geossr.spectral.bands import Sensor
+
+
+def plot_sensor(sensor: Sensor, path: str | Path) -> Path:
+    """Draw every band's normalised response ρ(λ) into a PNG (written atomically)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    if not path.parent.resolve().is_dir():
+        raise GeossrError(f"output directory does not exist: {path.parent}")
+    lo, hi = sensor.range_nm
+    pad = 0.05 * (hi - lo)
+    grid = np.linspace(lo - pad, hi + pad, 2000)
+    fig, ax = plt.subplots(figsize=(9, 4), dpi=120)
+    for band in sensor.bands:
+        ax.plot(grid, band.response(grid), lw=1, label=band.name)
+    ax.set_xlabel("wavelength (nm)")
+    ax.set_ylabel("normalised response ρ(λ) (1/nm)")
+    ax.set_title(f"{sensor.name} ({len(sensor)} bands, {sensor.response_kind or 'unstated'})")
+    if len(sensor) <= 15:
+        ax.legend(fontsize=7, ncols=2)
+    fig.tight_layout()
+    handle, tmp = tempfile.mkstemp(suffix=".png", dir=path.parent)
+    os.close(handle)
+    try:
+        fig.savefig(tmp, format="png")
+        os.replace(tmp, path)
+    finally:
+        plt.close(fig)
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return path
