@@ -9,7 +9,7 @@ import numpy as np
 import xarray as xr
 
 from geossr.errors import GeossrError, SensorError
-from geossr.scene.io import check_output_path, open_raster, read_sensor, write_raster
+from geossr.scene.io import check_output_path, open_dataset, open_raster, read_sensor, write_raster
 from geossr.scene.resample import antialias_sigma, downsample
 from geossr.spectral.bands import Sensor
 from geossr.spectral.integration import DEFAULT_COVERAGE_TOLERANCE, response_matrix
@@ -81,6 +81,9 @@ def simulate(
         except ValueError as exc:
             raise GeossrError(str(exc)) from None
     tags = {"GEOSSR_SOURCE": Path(input_path).name, "GEOSSR_SOURCE_SENSOR": source.name}
+    with open_dataset(input_path) as dataset:
+        if "GEOREFERENCING" in dataset.tags():  # e.g. "nominal": the output is no better
+            tags["GEOREFERENCING"] = dataset.tags()["GEOREFERENCING"]
     if scale:
         tags.update(GEOSSR_SCALE=f"{scale:g}", GEOSSR_ANTIALIAS_SIGMA_PX=f"{antialias_sigma(scale):g}")
     write_raster(out, output_path, target_sensor, overwrite=overwrite, tags=tags)

@@ -26,8 +26,11 @@ def plot_sensor(sensor: Sensor, path: str | Path) -> Path:
     pad = 0.05 * (hi - lo)
     grid = np.linspace(lo - pad, hi + pad, 2000)
     fig, ax = plt.subplots(figsize=(9, 4), dpi=120)
+    # Colour by centre wavelength, so a "red" band is drawn red whatever its position in the file.
+    colours = plt.get_cmap("turbo")
     for band in sensor.bands:
-        ax.plot(grid, band.response(grid), lw=1, label=band.name)
+        shade = colours(0.1 + 0.85 * (band.center_nm - lo) / max(hi - lo, 1e-9))
+        ax.plot(grid, band.response(grid), lw=1, label=band.name, color=shade)
     ax.set_xlabel("wavelength (nm)")
     ax.set_ylabel("normalised response ρ(λ) (1/nm)")
     ax.set_title(f"{sensor.name} ({len(sensor)} bands, {sensor.response_kind or 'unstated'})")

@@ -1,0 +1,104 @@
+"""GeoTIFF writing and reading: georeferencing, band metadata, atomic writes."""
+
+import json
+
+import dask.array
+import numpy as np
+import pytest
+import rasterio
+import xarray as xr
+from affine import Affine
+
+from geossr.errors import RasterError
+from geossr.scene.io import open_raster, raster_info, read_sensor, write_raster
+from geossr.spectral.sensors import load_sensor
+
+TRANSFORM = Affine(10.0, 0, 649200.0, 0, -10.0, 5895240.0)
+
+
+def cube(bands, height=40, width=30, chunk=None):
+    values = np.arange(bands * height * width, dtype=np.float32).reshape(bands, height, width)
+    data = xr.DataArray(dask.array.from_array(values, chunks=(bands, chunk or height, chunk or width)),
+                        dims=("band", "y", "x"))
+    return data.rio.write_transform(TRANSFORM).rio.write_crs("EPSG:32629"), values
+
+
+def test_write_keeps_georeferencing_values_and_band_metadata(tmp_path):
+    ikonos = load_sensor("ikonos:blue,green,red,nir")
+    data, values = cube(4, chunk=16)  # several windows, ragged at the edges
+    out = write_raster(data, tmp_path / "ms.tif", ikonos)
+    with rasterio.open(out) as ds:
+        assert ds.crs.to_epsg() == 32629 and ds.transform == TRANSFORM
+        assert np.array_equal(ds.read(), values)
+        assert ds.profile["compress"] == "deflate" and ds.profile["tiled"]
+        assert ds.descriptions[0] == "ikonos blue (496.4 nm)"
+        assert float(ds.tags(4, ns="IMAGERY")["CENTRAL_WAVELENGTH_UM"]) == pytest.approx(0.7916, abs=1e-4)
+        assert float(ds.tags(4, ns="IMAGERY")["FWHM_UM"]) == pytest.approx(0.0954, abs=1e-4)
+        assert ds.tags(2)["wavelength_units"] == "Micrometers"
+        assert ds.tags(ns="ENVI")["wavelength"].startswith("{0.496")
+        assert json.loads(ds.tags(ns="GEOSSR")["SENSOR_JSON"])["name"] == ikonos.name
+    assert [p.name for p in tmp_path.iterdir()] == ["ms.tif"]
+
+
+def test_file_knows_its_own_bands(tmp_path):
+    ikonos = load_sensor("ikonos:blue,green,red,nir")
+    out = write_raster(cube(4)[0], tmp_path / "ms.tif", ikonos)
+    back = read_sensor(out)
+    assert back.band_names == ikonos.band_names
+    assert all(b.shape == "tabulated" for b in back.bands)  # the measured curves, not a Gaussian
+    grid = np.linspace(400, 900, 501)
+    for a, b in zip(ikonos.bands, back.bands):
+        assert np.allclose(a.response(grid), b.response(grid))
+
+
+def test_imagery_metadata_alone_gives_gaussian_bands(tmp_path):
+    out = write_raster(cube(3)[0], tmp_path / "rgb.tif", load_sensor("nikon_d700"))
+    with rasterio.open(out, "r+") as ds:
+        ds.update_tags(ns="GEOSSR", SENSOR_JSON="")
+    back = read_sensor(out)
+    assert back.band_names == ["red", "green", "blue"]
+    assert back.centers_nm == pytest.approx(load_sensor("nikon_d700").centers_nm, abs=1e-3)
+    assert all(b.shape == "gaussian" for b in back.bands)
+
+
+def test_raster_without_wavelengths_has_no_sensor(shared_data):
+    s2 = shared_data / "geotiff/s2_l2a_bigearthnet_T29UPU_20180421/S2B_MSIL2A_20180421T114349_41_4_10m.tif"
+    assert read_sensor(s2) is None
+    info = raster_info(s2)
+    assert (info["width"], info["height"], info["count"], info["crs"]) == (120, 120, 4, "EPSG:32629")
+    assert [b["description"] for b in info["bands"]] == ["B02", "B03", "B04", "B08"]
+
+
+def test_open_raster_masks_nodata(shared_data):
+    landsat = shared_data / "geotiff/landsat8_sr_LC08_232066_20190727/LC08_232066_20190727_SR_B2-B7.tif"
+    data = open_raster(landsat)
+    assert data.dtype == np.float32 and data.sizes == {"band": 6, "y": 235, "x": 318}
+    assert data.chunks is not None  # lazy
+    with rasterio.open(landsat) as ds:
+        assert ds.nodata == -9999
+        raw = ds.read(1)
+    assert np.array_equal(np.isnan(data[0].values), raw == -9999)
+
+
+def test_existing_output_is_refused_and_untouched(tmp_path):
+    target = tmp_path / "ms.tif"
+    target.write_bytes(b"precious")
+    with pytest.raises(RasterError, match="output exists"):
+        write_raster(cube(3)[0], target, load_sensor("nikon_d700"))
+    assert target.read_bytes() == b"precious"
+    write_raster(cube(3)[0], target, load_sensor("nikon_d700"), overwrite=True)
+    assert rasterio.open(target).count == 3
+
+
+def test_failure_while_writing_leaves_nothing(tmp_path):
+    def explode(block):
+        raise RuntimeError("disk on fire")
+
+    data, _ = cube(3, chunk=16)
+    data = data.copy(data=data.data.map_blocks(explode, dtype=np.float32))
+    target = tmp_path / "rgb.tif"
+    target.write_bytes(b"old")
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        write_raster(data, target, load_sensor("nikon_d700"), overwrite=True)
+    assert target.read_bytes() == b"old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rgb.tif"]

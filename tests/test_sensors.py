@@ -1,0 +1,141 @@
+"""Sensor model, shipped files, grid specs and validation."""
+
+import math
+
+import numpy as np
+import pytest
+
+from geossr.errors import SensorError
+from geossr.spectral.bands import Band, Sensor
+from geossr.spectral.sensors import available_sensors, load_sensor, sensor_from_dict
+
+SHIPPED = ["cave31", "ikonos", "landsat8_oli", "nikon_d700", "rosis", "sentinel2_msi"]
+
+
+def area(band: Band) -> float:
+    lo, hi = band.support_nm
+    grid = np.linspace(lo - 5, hi + 5, 200_001)
+    return float(np.trapezoid(band.response(grid), grid))
+
+
+def test_shipped_sensors_are_listed():
+    assert set(SHIPPED) <= set(available_sensors())
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_every_shipped_band_integrates_to_one(name):
+    sensor = load_sensor(name)
+    assert sensor.source and sensor.response_kind in {"measured", "approximation", "nominal"}
+    for band in sensor.bands:
+        assert area(band) == pytest.approx(1.0, abs=2e-3), band.name
+
+
+def test_shipped_band_counts_and_ranges():
+    assert len(load_sensor("rosis")) == 102
+    assert load_sensor("rosis").centers_nm[[0, -1]] == pytest.approx([432.1, 857.9], abs=0.05)
+    assert load_sensor("cave31").centers_nm == pytest.approx(np.arange(400, 701, 10))
+    assert load_sensor("ikonos").band_names == ["blue", "green", "red", "nir", "pan"]
+    assert load_sensor("nikon_d700").band_names == ["red", "green", "blue"]
+    assert len(load_sensor("sentinel2_msi")) == 13 and len(load_sensor("landsat8_oli")) == 9
+
+
+def test_ikonos_curves_peak_where_published():
+    # Published IKONOS band edges (SOURCES.md): blue 445-516, green 506-595, red 632-698, NIR 757-853 nm.
+    ikonos = load_sensor("ikonos")
+    edges = {"blue": (445, 516), "green": (506, 595), "red": (632, 698), "nir": (757, 853)}
+    for band in ikonos.bands[:4]:
+        peak = band.curve_nm[np.argmax(band.curve_response)]
+        lo, hi = edges[band.name]
+        assert lo <= peak <= hi, (band.name, peak)
+
+
+def test_gaussian_sigma_from_fwhm():
+    band = Band.gaussian("g", 500.0, 10.0)
+    assert band.sigma_nm == pytest.approx(10.0 / (2 * math.sqrt(2 * math.log(2))))
+    assert band.response(505.0) == pytest.approx(band.response(500.0) / 2)
+
+
+def test_grid_uniform_default_and_gaussian():
+    uniform = load_sensor("grid:400:700:31")
+    assert len(uniform) == 31 and all(b.shape == "uniform" for b in uniform.bands)
+    assert uniform.intervals_nm[0] == pytest.approx([400, 400 + 300 / 31])
+    assert uniform.intervals_nm[-1][1] == pytest.approx(700)
+    gaussian = load_sensor("grid:430:860:102:gaussian")
+    width = 430 / 102
+    assert gaussian.bands[0].sigma_nm == pytest.approx(width / 6)
+    assert gaussian.intervals_nm[0] == pytest.approx([430, 430 + width])
+
+
+@pytest.mark.parametrize("spec", ["grid:700:400:3", "grid:400:700", "grid:400:700:0", "grid:a:b:3",
+                                  "grid:400:700:3:triangle"])
+def test_bad_grid_specs(spec):
+    with pytest.raises(SensorError, match="grid"):
+        load_sensor(spec)
+
+
+def test_band_selection():
+    ms = load_sensor("ikonos:blue,green,red,nir")
+    assert ms.band_names == ["blue", "green", "red", "nir"]
+    with pytest.raises(SensorError, match="no band 'swir'"):
+        load_sensor("ikonos:blue,swir")
+
+
+def test_unknown_sensor_suggests_close_names():
+    with pytest.raises(SensorError, match="did you mean ikonos"):
+        load_sensor("ikonoss")
+
+
+def test_user_sensor_file_with_inline_and_csv_curves(tmp_path):
+    (tmp_path / "curve.csv").write_text("wavelength_um,a\n0.50,0\n0.51,1\n0.52,0\n")
+    (tmp_path / "mine.yaml").write_text(
+        "name: mine\nresponse: measured\nbands:\n"
+        "  - {name: a, response: {file: curve.csv}}\n"
+        "  - {name: b, response: {wavelength_nm: [600, 610, 620], value: [0, 2, 0]}}\n"
+        "  - {name: c, shape: uniform, center_wavelength: 0.7, full_width_half_max: 0.02}\n"
+    )
+    sensor = load_sensor(str(tmp_path / "mine.yaml"))
+    assert sensor.band_names == ["a", "b", "c"]
+    assert sensor.centers_nm == pytest.approx([510, 610, 700])
+    assert sensor.bands[0].fwhm_nm == pytest.approx(10)
+    assert sensor.bands[2].interval_nm == pytest.approx((690, 710))
+
+
+@pytest.mark.parametrize(
+    "band, message",
+    [
+        ({"name": "x", "center_wavelength": 0.5, "full_width_half_max": 0}, "full_width_half_max must be positive"),
+        ({"name": "x", "center_wavelength": float("nan"), "full_width_half_max": 0.01}, "NaN"),
+        ({"name": "x", "center_wavelength": -0.5, "full_width_half_max": 0.01}, "must be positive"),
+        ({"name": "x", "full_width_half_max": 0.01}, "'center_wavelength'"),
+        ({"name": "x", "response": {"wavelength_nm": [500, 490, 510], "value": [0, 1, 0]}}, "not strictly increasing"),
+        ({"name": "x", "response": {"wavelength_nm": [-5, 490, 510], "value": [0, 1, 0]}}, "negative wavelength"),
+        ({"name": "x", "response": {"wavelength_nm": [480, 490, 510], "value": [0, -1, 0]}}, "negative response"),
+        ({"name": "x", "response": {"wavelength_nm": [480, 490, 510], "value": [0, 0, 0]}}, "zero area"),
+        ({"name": "x", "response": {"wavelength_nm": [480, 490], "value": [0, 1, 0]}}, "2 wavelengths but 3"),
+        ({"name": "x", "shape": "triangle", "center_wavelength": 0.5, "full_width_half_max": 0.01}, "'shape'"),
+    ],
+)
+def test_band_validation(band, message):
+    with pytest.raises(SensorError, match=message):
+        sensor_from_dict({"name": "s", "bands": [band]}, where="s.yaml: ")
+
+
+def test_duplicate_band_names_rejected():
+    band = {"name": "x", "center_wavelength": 0.5, "full_width_half_max": 0.01}
+    with pytest.raises(SensorError, match="duplicate band name 'x'"):
+        sensor_from_dict({"name": "s", "bands": [band, band]})
+
+
+def test_sensor_round_trips_through_its_dict():
+    for name in ("ikonos", "rosis", "grid:400:700:31:gaussian", "grid:400:700:31"):
+        sensor = load_sensor(name)
+        again = sensor_from_dict(sensor.to_dict())
+        assert again.band_names == sensor.band_names
+        grid = np.linspace(*sensor.range_nm, 997)
+        for a, b in zip(sensor.bands, again.bands):
+            assert np.allclose(a.response(grid), b.response(grid))
+
+
+def test_sensor_requires_bands():
+    with pytest.raises(SensorError):
+        Sensor("empty", ())
