@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import sys
 
-import click
 import typer
+from typer.exceptions import TyperException
 
 from geossr import __version__
 from geossr.errors import GeossrError
@@ -53,13 +53,13 @@ def main() -> None:
     debug = bool(os.environ.get("GEOSSR_DEBUG"))
     try:
         code = app(standalone_mode=False)
-    except click.exceptions.UsageError as exc:
-        hint = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx else ""
-        fail(exc.format_message() + hint, 2)
-    except click.exceptions.Abort:
+    except (typer.Abort, KeyboardInterrupt):
         fail("interrupted", 130)
-    except KeyboardInterrupt:
-        fail("interrupted", 130)
+    except TyperException as exc:  # bad usage: unknown option, missing or unparsable value
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see `{ctx.command_path} --help`)" if ctx else ""
+        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        fail(message + hint, getattr(exc, "exit_code", 2))
     except GeossrError as exc:
         if debug:
             raise

@@ -27,8 +27,8 @@ class _RichDaskProgress(Callback):
 
 @contextlib.contextmanager
 def dask_progress(description: str, enabled: bool = True):
-    """Show progress of every dask computation inside the block (on stderr)."""
-    if not enabled:
+    """Show progress of every dask computation inside the block (on stderr, if it is a terminal)."""
+    if not (enabled and err_console.is_terminal):
         yield
         return
     columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),

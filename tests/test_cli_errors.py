@@ -1,0 +1,330 @@
+"""Bad input to the real `geossr` console script: one clear line on stderr, nothing left behind.
+
+Every case runs the installed console script in a subprocess, in a directory of its own that
+doubles as the output directory, and checks that the command
+- exits non-zero (2 for a command-line usage error),
+- writes exactly one non-empty line to stderr, starting with ``geossr: error:``, that names the
+  problem (the bad path, the sensor file and field, ...), and never a traceback or an
+  ``internal error`` (every case here is a user's mistake, not a bug),
+- leaves the directory as it found it: no new file (hidden temporaries included), and every file
+  that was there, an existing output included, byte-identical.
+
+A geossr process spends most of its time importing dask, xarray and rasterio, so the cases run
+a few at a time in a thread pool (one batch per module, only the selected cases), and, where
+the environment forbids writing bytecode beside the sources, with a bytecode cache in the temp
+directory instead. The whole file stays well under a minute on two cores.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLES = REPO / "examples"
+ROSIS = EXAMPLES / "pavia_rosis_100x100.tif"  # 102 bands, wavelength metadata, sensor rosis
+CAVE = EXAMPLES / "cave_peppers_256x256.tif"  # 31 bands, sensor cave31
+SHARED_DATA = Path(os.environ.get("GEOSSR_SHARED_DATA", REPO.parent / "shared" / "data"))
+# A real Sentinel-2 L2A GeoTIFF (4 bands) that declares no band wavelengths.
+S2_NO_WAVELENGTHS = (
+    SHARED_DATA / "geotiff" / "s2_l2a_bigearthnet_T29UPU_20180421" / "S2B_MSIL2A_20180421T114349_41_4_10m.tif"
+)
+
+TIMEOUT_S = 120
+PREVIOUS_OUTPUT = b"previous output: must survive a failed run byte for byte\n"
+
+
+# --------------------------------------------------------------------------------------------
+# Running the console script
+# --------------------------------------------------------------------------------------------
+
+
+def _command() -> list[str]:
+    exe = shutil.which("geossr")
+    return [exe] if exe else [sys.executable, "-c", "from geossr_cli.main import main; main()"]
+
+
+def _environment() -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("GEOSSR_DEBUG", None)  # errors must be one line, not a re-raised traceback
+    if env.pop("PYTHONDONTWRITEBYTECODE", None):
+        # Without any bytecode every run recompiles numpy, pandas, dask, ...: cache it outside
+        # the source tree and the environment instead (safe to share: pyc files are validated).
+        cache = Path(tempfile.gettempdir()) / f"geossr-tests-pycache-{os.getuid()}"
+        env["PYTHONPYCACHEPREFIX"] = str(cache)
+    return env
+
+
+_COMMAND = _command()
+_ENV = _environment()
+
+
+def run_geossr(*args: str | os.PathLike, cwd: str | os.PathLike) -> subprocess.CompletedProcess:
+    """Run the real console script with ``args`` in ``cwd``; text stdout and stderr."""
+    return subprocess.run(
+        [*_COMMAND, *map(str, args)],
+        cwd=cwd,
+        env=_ENV,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+    )
+
+
+def snapshot(directory: Path) -> dict[str, bytes | None]:
+    """Every entry under ``directory`` (hidden ones included): file bytes, or None for a folder."""
+    return {
+        str(p.relative_to(directory)): (None if p.is_dir() else p.read_bytes())
+        for p in sorted(directory.rglob("*"))
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# The cases
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    args: tuple[str, ...]
+    # Regular expressions (case-insensitive) the error line must match, each of them.
+    expect: tuple[str, ...]
+    # Files to create in the case directory first: name -> bytes.
+    files: dict[str, bytes] = field(default_factory=dict)
+    exit_code: int | None = None  # None: any non-zero code
+    needs: Path | None = None  # data the case cannot run without
+
+    def __str__(self) -> str:
+        return self.id
+
+
+def _simulate(source: Path | str, sensor: str, *extra: str, output: str = "out.tif") -> tuple[str, ...]:
+    return ("simulate", str(source), "--sensor", sensor, "--output", output, *extra)
+
+
+# Malformed sensor files: (id, YAML text, what the message must say besides the file name).
+BAD_SENSOR_FILES = [
+    (
+        "invalid_yaml",
+        "name: broken\nbands: [{name: b1, center_wavelength: 0.5\n",
+        (r"YAML",),
+    ),
+    (
+        "missing_bands",
+        "name: nobands\ndescription: a sensor without any band\n",
+        (r"\bbands\b",),
+    ),
+    (
+        "negative_fwhm",
+        "name: negfwhm\nbands:\n  - {name: b1, center_wavelength: 0.5, full_width_half_max: -0.02}\n",
+        (r"full_width_half_max", r"positive|negative"),
+    ),
+    (
+        "unsorted_wavelengths",
+        "name: unsorted\nbands:\n  - name: b1\n"
+        "    response: {wavelength_nm: [500, 490, 510, 520], value: [0.1, 0.5, 1.0, 0.2]}\n",
+        (r"wavelength", r"increasing|sorted|order"),
+    ),
+    (
+        "negative_response",
+        "name: negresp\nbands:\n  - name: b1\n"
+        "    response: {wavelength_nm: [490, 500, 510, 520], value: [0.1, -0.5, 1.0, 0.2]}\n",
+        (r"negative", r"response"),
+    ),
+    (
+        "duplicate_band_names",
+        "name: dup\nbands:\n"
+        "  - {name: twin, center_wavelength: 0.50, full_width_half_max: 0.02}\n"
+        "  - {name: twin, center_wavelength: 0.60, full_width_half_max: 0.02}\n",
+        (r"duplicate", r"twin"),
+    ),
+    (
+        "nan_center",
+        "name: nancenter\nbands:\n  - {name: b1, center_wavelength: .nan, full_width_half_max: 0.02}\n",
+        (r"center_wavelength", r"\bnan\b"),
+    ),
+    (
+        "zero_response",
+        "name: zeros\nbands:\n  - name: b1\n"
+        "    response: {wavelength_nm: [490, 500, 510, 520], value: [0, 0, 0, 0]}\n",
+        (r"zero area|all zero|zero response|area",),
+    ),
+]
+
+NOT_FOUND = r"not found|does not exist|no such file"
+NOT_A_RASTER = r"not a raster|cannot read|not recogni[sz]ed|unreadable|empty"
+
+CASES = [
+    # 1. input that does not exist
+    Case("simulate_missing_input", _simulate("missing.tif", "ikonos:blue,green,red,nir"),
+         (r"missing\.tif", NOT_FOUND)),
+    Case("info_missing_input", ("info", "missing.tif"), (r"missing\.tif", NOT_FOUND)),
+    # 2. a text file named like a raster (an existing output given --overwrite must survive it)
+    Case("simulate_text_file", _simulate("x.tif", "ikonos:blue", "--overwrite"),
+         (r"x\.tif", NOT_A_RASTER),
+         files={"x.tif": b"this is not a GeoTIFF\n", "out.tif": PREVIOUS_OUTPUT}),
+    Case("info_text_file", ("info", "x.tif"), (r"x\.tif", NOT_A_RASTER),
+         files={"x.tif": b"this is not a GeoTIFF\n"}),
+    # 3. a zero-byte file
+    Case("simulate_empty_file", _simulate("empty.tif", "ikonos:blue"), (r"empty\.tif", NOT_A_RASTER),
+         files={"empty.tif": b""}),
+    Case("info_empty_file", ("info", "empty.tif"), (r"empty\.tif", NOT_A_RASTER), files={"empty.tif": b""}),
+    # 4. misspelt sensor name
+    Case("simulate_unknown_sensor", _simulate(ROSIS, "ikonoss"),
+         (r"unknown sensor", r"ikonoss", r"did you mean\b.*\bikonos\b")),
+    Case("sensors_show_unknown_sensor", ("sensors", "show", "ikonoss"),
+         (r"unknown sensor", r"ikonoss", r"did you mean\b.*\bikonos\b")),
+    # 5. malformed sensor files, as simulate's target (over an existing output, with
+    #    --overwrite) and in `sensors show`
+    *[
+        Case(f"simulate_bad_sensor_file_{name}", _simulate(ROSIS, f"{name}.yaml", "--overwrite"),
+             (re.escape(f"{name}.yaml"), *expect),
+             files={f"{name}.yaml": text.encode(), "out.tif": PREVIOUS_OUTPUT})
+        for name, text, expect in BAD_SENSOR_FILES
+    ],
+    *[
+        Case(f"sensors_show_bad_sensor_file_{name}", ("sensors", "show", f"{name}.yaml"),
+             (re.escape(f"{name}.yaml"), *expect), files={f"{name}.yaml": text.encode()})
+        for name, text, expect in BAD_SENSOR_FILES
+    ],
+    # 6. --input-sensor with another band count than the file
+    Case("simulate_input_sensor_band_count", _simulate(ROSIS, "ikonos:blue,green", "--input-sensor", "cave31"),
+         (r"\b102\b", r"\b31\b", r"band")),
+    Case("simulate_input_sensor_band_count_reversed",
+         _simulate(CAVE, "grid:450:650:4", "--input-sensor", "rosis", "--overwrite"),
+         (r"\b31\b", r"\b102\b", r"band"), files={"out.tif": PREVIOUS_OUTPUT}),
+    # 7. target bands the source does not cover (IKONOS pan: 405-1035 nm; OLI SWIR/cirrus)
+    Case("simulate_target_outside_coverage_ikonos", _simulate(ROSIS, "ikonos"),
+         (r"outside", r"\bpan\b")),
+    Case("simulate_target_outside_coverage_landsat", _simulate(ROSIS, "landsat8_oli", "--overwrite"),
+         (r"outside",), files={"out.tif": PREVIOUS_OUTPUT}),
+    # 8. bad --scale
+    Case("simulate_scale_zero", _simulate(ROSIS, "ikonos:blue", "--scale", "0"), (r"--scale",)),
+    Case("simulate_scale_negative", _simulate(ROSIS, "ikonos:blue", "--scale", "-2"), (r"--scale", r"-2")),
+    Case("simulate_scale_nan", _simulate(ROSIS, "ikonos:blue", "--scale", "nan"), (r"--scale", r"\bnan\b")),
+    # Not a number at all: a usage error, exit code 2 like any other bad option value.
+    Case("simulate_scale_not_a_number", _simulate(ROSIS, "ikonos:blue", "--scale", "abc"), (r"--scale",),
+         exit_code=2),
+    # 9. existing output without --overwrite
+    Case("simulate_output_exists", _simulate(ROSIS, "ikonos:blue"), (r"out\.tif", r"exists", r"--overwrite"),
+         files={"out.tif": PREVIOUS_OUTPUT}),
+    # 10. output directory missing
+    Case("simulate_output_directory_missing", _simulate(ROSIS, "ikonos:blue", output="nodir/out.tif"),
+         (r"nodir", r"director")),
+    # 11. no wavelength metadata and no --input-sensor
+    Case("simulate_no_wavelength_metadata", _simulate(S2_NO_WAVELENGTHS, "ikonos:blue"),
+         (re.escape(S2_NO_WAVELENGTHS.name), r"--input-sensor"), needs=S2_NO_WAVELENGTHS),
+]
+assert len({c.id for c in CASES}) == len(CASES)
+
+
+@dataclass
+class Outcome:
+    before: dict[str, bytes | None]
+    after: dict[str, bytes | None]
+    result: subprocess.CompletedProcess
+
+
+def _run_case(case: Case, directory: Path) -> Outcome:
+    for name, content in case.files.items():
+        (directory / name).write_bytes(content)
+    before = snapshot(directory)
+    result = run_geossr(*case.args, cwd=directory)
+    return Outcome(before, snapshot(directory), result)
+
+
+@pytest.fixture(scope="module")
+def outcomes(request, tmp_path_factory) -> dict[str, Outcome]:
+    """Run every selected case (those whose data is present) concurrently, once per module."""
+    selected = {
+        item.callspec.params["case"].id
+        for item in request.session.items
+        if item.module is request.module and "case" in getattr(getattr(item, "callspec", None), "params", {})
+    }
+    todo = [c for c in CASES if c.id in selected and (c.needs is None or c.needs.exists())]
+    workers = max(2, min(4, os.cpu_count() or 2))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = {c.id: pool.submit(_run_case, c, tmp_path_factory.mktemp(c.id)) for c in todo}
+        return {case_id: future.result() for case_id, future in futures.items()}
+
+
+def problems_with(case: Case, outcome: Outcome) -> list[str]:
+    """Everything wrong with how the command failed; empty when it failed cleanly."""
+    result = outcome.result
+    problems = []
+    if result.returncode == 0:
+        problems.append("exit code 0: the bad input was accepted")
+    elif case.exit_code is not None and result.returncode != case.exit_code:
+        problems.append(f"exit code {result.returncode}, expected {case.exit_code}")
+    if "Traceback" in result.stdout + result.stderr:
+        problems.append("a traceback was printed")
+    lines = result.stderr.splitlines()
+    errors = [line for line in lines if line.startswith("geossr: error:")]
+    if not errors:
+        problems.append("no 'geossr: error:' line on stderr")
+    for line in errors[:1]:
+        if not line[len("geossr: error:"):].strip():
+            problems.append("the error line is empty")
+        if "internal error" in line:
+            problems.append("reported as an internal error (a bug), not as bad input")
+        for pattern in case.expect:
+            if not re.search(pattern, line, re.IGNORECASE):
+                problems.append(f"the error line does not match {pattern!r}")
+    if len(lines) != 1 or not lines[0].strip():
+        problems.append(f"stderr is {len(lines)} lines, expected exactly one non-empty line")
+    added = sorted(set(outcome.after) - set(outcome.before))
+    if added:
+        problems.append(f"left behind: {', '.join(added)}")
+    removed = sorted(set(outcome.before) - set(outcome.after))
+    if removed:
+        problems.append(f"deleted: {', '.join(removed)}")
+    changed = sorted(n for n in set(outcome.before) & set(outcome.after) if outcome.before[n] != outcome.after[n])
+    if changed:
+        problems.append(f"modified: {', '.join(changed)}")
+    return problems
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_bad_input_fails_with_one_line_and_leaves_nothing(case: Case, outcomes):
+    if case.needs is not None and not case.needs.exists():
+        pytest.fail(f"real test data not found: {case.needs} (set GEOSSR_SHARED_DATA)")
+    outcome = outcomes[case.id]
+    problems = problems_with(case, outcome)
+    assert not problems, (
+        f"`geossr {' '.join(case.args)}` did not fail cleanly:\n  - " + "\n  - ".join(problems)
+        + f"\nexit code: {outcome.result.returncode}\nstdout: {outcome.result.stdout!r}"
+        + f"\nstderr: {outcome.result.stderr!r}"
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# The other side of case 9: --overwrite does replace an existing output
+# --------------------------------------------------------------------------------------------
+
+
+def test_overwrite_replaces_existing_output(tmp_path):
+    output = tmp_path / "out.tif"
+    output.write_bytes(PREVIOUS_OUTPUT)
+    result = run_geossr(*_simulate(ROSIS, "ikonos:blue,green,red,nir", "--overwrite"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.tif"], "temporary files left behind"
+    replaced = output.read_bytes()
+    assert replaced != PREVIOUS_OUTPUT
+    assert replaced[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"), "output is not a TIFF"
+
+    import rasterio
+
+    with rasterio.open(output) as dataset:
+        assert dataset.count == 4
+        assert (dataset.width, dataset.height) == (100, 100)
