@@ -139,3 +139,11 @@ def test_sensor_round_trips_through_its_dict():
 def test_sensor_requires_bands():
     with pytest.raises(SensorError):
         Sensor("empty", ())
+
+
+def test_plot_draws_a_png(tmp_path):
+    from geossr.spectral.plot import plot_sensor
+
+    out = plot_sensor(load_sensor("ikonos"), tmp_path / "ikonos.png")
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ikonos.png"]
