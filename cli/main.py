@@ -10,7 +10,7 @@ from typer.exceptions import TyperException
 
 from geossr import __version__
 from geossr.errors import GeossrError
-from geossr_cli import info, sensors, simulate
+from geossr_cli import evaluate, info, models, sensors, simulate, train
 
 app = typer.Typer(
     name="geossr",
@@ -22,6 +22,9 @@ app = typer.Typer(
 app.add_typer(sensors.app, name="sensors")
 app.command("simulate")(simulate.simulate)
 app.command("info")(info.info)
+app.add_typer(models.app, name="models")
+app.command("train")(train.train)
+app.command("evaluate")(evaluate.evaluate)
 
 
 def _print_version(value: bool) -> None:

@@ -1,0 +1,70 @@
+"""`geossr evaluate`: PSNR / SSIM / SAM / RMSE / ERGAS of a checkpoint or the bicubic baseline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from geossr_cli.output import console, print_json
+
+DEFAULT_INPUT_SENSOR = {"cave": "nikon_d700"}
+
+
+def _numbers(text: str, kind, option: str) -> list:
+    from geossr.errors import GeossrError
+
+    try:
+        values = [kind(v) for v in text.replace(",", " ").split()]
+    except ValueError:
+        raise GeossrError(f"{option} must be a comma-separated list of numbers, got {text!r}") from None
+    if not values:
+        raise GeossrError(f"{option} is empty")
+    return values
+
+
+def evaluate(
+    model: str = typer.Argument(..., help="A checkpoint (.safetensors with its .json card), or 'bicubic'."),
+    dataset: str = typer.Option("cave", "--dataset", help="cave, rosis, jasper, samson, or a GeoTIFF."),
+    root: Path = typer.Option(Path("../shared/data"), "--root", help="Folder of the real data."),
+    split: str = typer.Option("test", "--split", help="Which scenes (never the training ones)."),
+    scales: str = typer.Option("2,4,8", "--scales", help="Comma-separated spatial scales, e.g. 2,4,8,12."),
+    bands: str = typer.Option("31", "--bands", help="Comma-separated target band counts, e.g. 15,31,62."),
+    input_sensor: str = typer.Option(None, "--input-sensor", help="Input sensor for 'bicubic'."),
+    crop: int = typer.Option(None, "--crop", help="Evaluate a centred crop of this many HR pixels."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda[:N]."),
+    output: Path = typer.Option(None, "--output", "-o", help="Write OUTPUT.md and OUTPUT.json."),
+    as_json: bool = typer.Option(False, "--json", help="Print the rows as JSON."),
+) -> None:
+    """Evaluate on held-out scenes; prints a table and writes markdown + JSON."""
+    from geossr.data import load_dataset
+    from geossr.errors import GeossrError
+    from geossr.evaluate import evaluate_model, markdown_table, write_results
+    from geossr.models import build
+    from geossr.models.checkpoint import load_checkpoint
+    from geossr.train import resolve_device
+
+    scale_list = _numbers(scales, float, "--scales")
+    band_list = _numbers(bands, int, "--bands")
+    target = resolve_device(device)
+    if output is not None and not output.parent.resolve().is_dir():
+        raise GeossrError(f"output directory does not exist: {output.parent}")
+    if model == "bicubic":
+        sensor = input_sensor or DEFAULT_INPUT_SENSOR.get(dataset, "ikonos:blue,green,red,nir")
+        net, card, label = build("bicubic", input_sensor=sensor), {}, "bicubic"
+    else:
+        net, card = load_checkpoint(model, device=target)
+        label = card.get("name", Path(model).stem)
+    cubes = load_dataset(dataset, root, split)
+    training = card.get("training", {})
+    rows = evaluate_model(
+        net, cubes, scale_list, band_list, label=label, crop=crop, device=target,
+        trained_scale_range=training.get("scale_range"), trained_spectral_range=training.get("spectral_range_nm"),
+    )
+    if output is not None:
+        write_results(rows, output, {"model": model, "dataset": dataset, "split": split,
+                                     "scenes": ", ".join(c.name for c in cubes), "crop": crop})
+    if as_json:
+        print_json(rows)
+    else:
+        console.print(markdown_table(rows), markup=False)

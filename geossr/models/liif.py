@@ -1,0 +1,35 @@
+"""LIIF baseline with its output widened to C bands, as the SSIF paper did (Appendix A.4).
+
+Any spatial scale, but a fixed band set: the one it was built (and trained) for.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from geossr.models.implicit import ImplicitSuperResolver
+
+INTERVAL_TOLERANCE_NM = 0.5
+
+
+class LIIF(ImplicitSuperResolver):
+    name = "liif"
+
+    def __init__(self, input_bands: int, output_intervals: list[list[float]], **implicit_options):
+        super().__init__(input_bands, len(output_intervals), **implicit_options)
+        self.register_buffer("output_intervals", torch.tensor(output_intervals, dtype=torch.float32))
+
+    def prepare_bands(self, intervals: torch.Tensor):
+        trained = self.output_intervals
+        if intervals.shape != trained.shape or bool(
+            (intervals.to(trained) - trained).abs().max() > INTERVAL_TOLERANCE_NM
+        ):
+            raise ValueError(
+                f"LIIF was trained for {trained.shape[0]} fixed bands "
+                f"({trained[0, 0]:.0f}-{trained[-1, 1]:.0f} nm) and cannot produce another band set; "
+                "use SSIF for arbitrary bands"
+            )
+        return intervals
+
+    def decode_bands(self, pixel: torch.Tensor, bands) -> torch.Tensor:
+        return pixel

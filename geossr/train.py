@@ -1,0 +1,332 @@
+"""Training: a YAML config in, a checkpoint (safetensors + JSON card) out, resumable.
+
+Config (see ``configs/``)::
+
+    name: ssif-rfuf-cave-cpu
+    seed: 0
+    model: {name: ssif, input_sensor: nikon_d700, variant: RF-UF, ...}   # registry config
+    data:  {dataset: cave, root: ../shared/data, lr_size: 16, scale_range: [1, 4],
+            bands_range: [8, 31], batch_size: 4, sample_q: 1024}
+    train: {steps: 300, lr: 1.0e-4, lr_halve_every: null, validate_every: 100,
+            checkpoint_every: 100, validation_scale: 4, validation_bands: 31}
+
+SSIF protocol (paper A.3, A.5, A.6): random crops, p ~ U(p_min, p_max), C ~ U{C_min..C_max} bands
+integrated over C contiguous intervals, L1 loss, Adam with lr 1e-4. Implicit models (SSIF, LIIF)
+are supervised on ``sample_q`` random high-resolution pixels per crop, as in LIIF; the others on
+the whole crop. LIIF and FMNet have a fixed band set, so for them C is pinned to their output
+bands. ``lr_halve_every`` halves the learning rate every N steps (FMNet's schedule).
+
+Resuming restores weights, optimiser, learning-rate schedule, sampler position and the torch
+random state, so an interrupted run continues exactly as if it had not stopped.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import yaml
+
+from geossr import __version__
+from geossr.errors import GeossrError
+from geossr.models import build
+from geossr.models.base import SuperResolver, make_cell, make_coord
+from geossr.models.checkpoint import save_checkpoint
+
+
+class ConfigError(GeossrError, ValueError):
+    """A training config is missing a field or has one of the wrong type."""
+
+
+REQUIRED = object()
+# field: (accepted types, default or REQUIRED)
+_SCHEMA = {
+    "name": (str, REQUIRED),
+    "seed": (int, 0),
+    "model": (dict, REQUIRED),
+    "data": (dict, REQUIRED),
+    "train": (dict, {}),
+}
+_DATA_FIELDS = {
+    "dataset": (str, REQUIRED),
+    "root": (str, "../shared/data"),
+    "lr_size": (int, 16),
+    "scale_range": (list, [1.0, 4.0]),
+    "bands_range": (list, [8, 31]),
+    "batch_size": (int, 4),
+    "sample_q": (int, 1024),
+}
+_TRAIN_FIELDS = {
+    "steps": (int, 300),
+    "lr": (float, 1e-4),
+    "lr_halve_every": ((int, type(None)), None),
+    "validate_every": (int, 100),
+    "checkpoint_every": (int, 100),
+    "validation_scale": ((int, float), 4),
+    "validation_bands": (int, 31),
+    "validation_crop": (int, 128),
+}
+
+
+def _check_fields(section: dict, schema: dict, where: str) -> dict:
+    unknown = sorted(set(section) - set(schema))
+    if unknown:
+        raise ConfigError(f"{where}: unknown field {unknown[0]!r} (fields: {', '.join(schema)})")
+    out = {}
+    for key, (types, default) in schema.items():
+        if key not in section:
+            if default is REQUIRED:
+                raise ConfigError(f"{where}: field {key!r} is missing")
+            out[key] = default
+            continue
+        value = section[key]
+        accepted = types if isinstance(types, tuple) else (types,)
+        if float in accepted and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if isinstance(value, bool) or not isinstance(value, accepted):
+            names = " or ".join(t.__name__ for t in accepted)
+            raise ConfigError(f"{where}: field {key!r} must be {names}, got {type(value).__name__}")
+        out[key] = value
+    return out
+
+
+@dataclass
+class TrainConfig:
+    name: str
+    seed: int
+    model: dict
+    data: dict
+    train: dict
+    path: str | None = None
+    raw: dict = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_dict(cls, document, where: str = "config") -> TrainConfig:
+        if not isinstance(document, dict):
+            raise ConfigError(f"{where}: a training config must be a mapping")
+        top = _check_fields(document, _SCHEMA, where)
+        if "name" not in top["model"]:
+            raise ConfigError(f"{where}: field 'model.name' is missing")
+        data = _check_fields(top["data"], _DATA_FIELDS, f"{where}: data")
+        train = _check_fields(top["train"], _TRAIN_FIELDS, f"{where}: train")
+        for key in ("scale_range", "bands_range"):
+            if len(data[key]) != 2 or not all(isinstance(v, (int, float)) for v in data[key]):
+                raise ConfigError(f"{where}: data field {key!r} must be [min, max]")
+        if not 1 <= data["scale_range"][0] <= data["scale_range"][1]:
+            raise ConfigError(f"{where}: data field 'scale_range' must satisfy 1 <= min <= max")
+        return cls(top["name"], top["seed"], dict(top["model"]), data, train, raw=document)
+
+    @classmethod
+    def load(cls, path: str | Path) -> TrainConfig:
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"config not found: {path}")
+        try:
+            document = yaml.safe_load(path.read_text())
+        except yaml.YAMLError:
+            raise ConfigError(f"{path}: not valid YAML") from None
+        config = cls.from_dict(document, where=str(path))
+        config.path = str(path)
+        return config
+
+
+def resolve_device(request: str = "auto") -> torch.device:
+    if request == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if request.startswith("cuda") and not torch.cuda.is_available():
+        raise GeossrError(f"--device {request}: no CUDA GPU is available on this machine")
+    try:
+        return torch.device(request)
+    except RuntimeError:
+        raise GeossrError(f"unknown device {request!r}; use auto, cpu or cuda[:N]") from None
+
+
+def _sample_points(hr: torch.Tensor, count: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """LIIF's training queries: ``count`` random HR pixels per item (coords, cells, values)."""
+    b, c, height, width = hr.shape
+    coord = make_coord((height, width), hr.device)
+    values = hr.reshape(b, c, -1).permute(0, 2, 1)
+    if count < coord.shape[0]:
+        picks = torch.stack([torch.randperm(coord.shape[0])[:count] for _ in range(b)]).to(hr.device)
+        coords = coord[picks]
+        values = torch.gather(values, 1, picks.unsqueeze(-1).expand(-1, -1, c))
+    else:
+        coords = coord.unsqueeze(0).expand(b, -1, -1)
+    cells = make_cell((height, width), coords.shape[1], hr.device).unsqueeze(0).expand(b, -1, -1)
+    return coords, cells, values
+
+
+def training_loss(model: SuperResolver, batch: dict, sample_q: int) -> torch.Tensor:
+    lr, hr, intervals = batch["lr"], batch["hr"], batch["intervals"]
+    if model.implicit:
+        coords, cells, values = _sample_points(hr, sample_q)
+        feat = model.encode(lr)
+        pred = model.query(feat, coords, cells, model.prepare_bands(intervals))
+        return torch.nn.functional.l1_loss(pred, values)
+    pred = model(lr, hr.shape[-2:], intervals)
+    return torch.nn.functional.l1_loss(pred, hr)
+
+
+def fixed_band_count(model_config: dict) -> int | None:
+    """LIIF and FMNet produce one band set; the sampler must target exactly it."""
+    if model_config["name"] in ("liif", "fmnet"):
+        from geossr.models.registry import resolve_sensor
+
+        return len(resolve_sensor(model_config["output_sensor"], "output_sensor"))
+    return None
+
+
+class Trainer:
+    """Runs a :class:`TrainConfig`; ``on_step(step, loss, lr)`` and ``on_validate(step, metrics)`` report."""
+
+    def __init__(self, config: TrainConfig, out_dir: str | Path, device: str = "auto"):
+        from geossr.data import TrainingSampler, load_dataset
+
+        self.config = config
+        self.out_dir = Path(out_dir)
+        self.device = resolve_device(device)
+        torch.manual_seed(config.seed)
+        self.model = build(**config.model).to(self.device)
+        data = config.data
+        self.train_cubes = load_dataset(data["dataset"], data["root"], "train")
+        self.val_cubes = load_dataset(data["dataset"], data["root"], "test")
+        bands_range = data["bands_range"]
+        fixed = fixed_band_count(config.model)
+        if fixed is not None:
+            bands_range = [fixed, fixed]
+        self.sampler = TrainingSampler(
+            self.train_cubes, self.model.input_sensor, data["lr_size"], tuple(data["scale_range"]),
+            tuple(bands_range), data["batch_size"], seed=config.seed,
+        )
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.train["lr"]) \
+            if any(p.requires_grad for p in self.model.parameters()) else None
+        self.step = 0
+        self.history: list[dict] = []
+        self.elapsed_s = 0.0
+
+    @property
+    def weights_path(self) -> Path:
+        return self.out_dir / "model.safetensors"
+
+    @property
+    def state_path(self) -> Path:
+        return self.out_dir / "train_state.pt"
+
+    def current_lr(self) -> float:
+        halve = self.config.train["lr_halve_every"]
+        return self.config.train["lr"] * (0.5 ** (self.step // halve) if halve else 1.0)
+
+    def resume(self) -> bool:
+        """Continue from ``out_dir`` if it holds a run of this config; False if there is none."""
+        if not self.state_path.is_file():
+            return False
+        from geossr.models.checkpoint import load_checkpoint
+
+        state = torch.load(self.state_path, map_location="cpu", weights_only=True)
+        if state["config"] != self.config.raw:
+            raise GeossrError(f"{self.out_dir} holds a run of a different config; use another --out")
+        model, _ = load_checkpoint(self.weights_path, device=self.device)
+        self.model.load_state_dict(model.state_dict())
+        if self.optimizer is not None:
+            self.optimizer.load_state_dict(state["optimizer"])
+        self.sampler.load_state_dict(state["sampler"])
+        torch.set_rng_state(state["torch_rng"])
+        self.step, self.history, self.elapsed_s = state["step"], state["history"], state["elapsed_s"]
+        return True
+
+    def validate(self) -> dict:
+        from geossr.data import evaluation_pairs
+        from geossr.metrics import psnr
+
+        train = self.config.train
+        bands = fixed_band_count(self.config.model) or train["validation_bands"]
+        pairs = evaluation_pairs(self.val_cubes, self.model.input_sensor, train["validation_scale"], bands,
+                                 crop=train["validation_crop"])
+        self.model.eval()
+        scores, losses = [], []
+        with torch.no_grad():
+            for lr, hr, intervals in pairs:
+                pred = self.model(lr.unsqueeze(0).to(self.device), hr.shape[-2:], intervals).clamp(0, 1)[0].cpu()
+                losses.append(torch.nn.functional.l1_loss(pred, hr).item())
+                scores.append(psnr(pred.numpy(), hr.numpy()))
+        self.model.train()
+        return {"step": self.step, "val_l1": float(np.mean(losses)), "val_psnr": float(np.mean(scores))}
+
+    def save(self) -> None:
+        """Weights + card, then the training state (each atomically)."""
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        save_checkpoint(self.model, self.weights_path, **self.card())
+        state = {
+            "config": self.config.raw,
+            "step": self.step,
+            "optimizer": self.optimizer.state_dict() if self.optimizer is not None else None,
+            "sampler": self.sampler.state_dict(),
+            "torch_rng": torch.get_rng_state(),
+            "history": self.history,
+            "elapsed_s": self.elapsed_s,
+        }
+        handle, tmp = tempfile.mkstemp(prefix=".train_state.", suffix=".tmp", dir=self.out_dir)
+        os.close(handle)
+        try:
+            torch.save(state, tmp)
+            os.replace(tmp, self.state_path)
+        except BaseException:
+            os.remove(tmp)
+            raise
+
+    def card(self) -> dict:
+        data = self.config.data
+        return {
+            "name": self.config.name,
+            "training": {
+                "dataset": data["dataset"],
+                "train_scenes": [c.name for c in self.train_cubes],
+                "validation_scenes": [c.name for c in self.val_cubes],
+                "steps": self.step,
+                "seed": self.config.seed,
+                "data": data,
+                "train": self.config.train,
+                "spectral_range_nm": list(self.sampler.spectral_range_nm),
+                "scale_range": data["scale_range"],
+                "device": str(self.device),
+                "hardware": f"{platform.machine()} {platform.processor() or ''} torch {torch.__version__}".strip(),
+                "elapsed_s": round(self.elapsed_s, 1),
+                "config_file": self.config.path,
+            },
+            "metrics": self.history[-1] if self.history else {},
+            "geossr_version": __version__,
+        }
+
+    def run(self, steps: int | None = None, on_step=None, on_validate=None) -> dict:
+        total = steps if steps is not None else self.config.train["steps"]
+        train = self.config.train
+        sample_q = self.config.data["sample_q"]
+        self.model.train()
+        while self.step < total:
+            started = time.perf_counter()
+            batch = {k: v.to(self.device) if torch.is_tensor(v) else v for k, v in next(self.sampler).items()}
+            loss = training_loss(self.model, batch, sample_q)
+            if self.optimizer is not None:
+                for group in self.optimizer.param_groups:
+                    group["lr"] = self.current_lr()
+                self.optimizer.zero_grad()
+                loss.backward()
+                self.optimizer.step()
+            self.step += 1
+            self.elapsed_s += time.perf_counter() - started
+            if on_step:
+                on_step(self.step, loss.item(), self.current_lr())
+            if self.step % train["validate_every"] == 0 or self.step == total:
+                metrics = self.validate()
+                self.history.append(metrics)
+                if on_validate:
+                    on_validate(self.step, metrics)
+            if self.step % train["checkpoint_every"] == 0 or self.step == total:
+                self.save()
+        return self.card()
