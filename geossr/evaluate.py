@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from geossr.fileio import atomic_output
 from geossr.models.base import SuperResolver
 from geossr.models.limits import check_band_range, check_scale
 
@@ -38,11 +37,12 @@ def evaluate_model(
         check_scale(scale, trained_scale_range)
         for bands in band_counts:
             per_scene = []
-            for lr, hr, intervals in evaluation_pairs(cubes, model.input_sensor, scale, bands, crop=crop):
-                check_band_range(intervals.numpy(), trained_spectral_range)
+            for pair in evaluation_pairs(cubes, model.input_sensor, scale, bands, crop=crop):
+                check_band_range(pair["intervals"].numpy(), trained_spectral_range)
+                hr = pair["hr"][0]
                 with torch.no_grad():
-                    pred = model(lr.unsqueeze(0).to(device), hr.shape[-2:], intervals).clamp(0, 1)[0].cpu()
-                per_scene.append(all_metrics(pred.numpy(), hr.numpy(), scale))
+                    pred = model(pair["lr"].to(device), hr.shape[-2:], pair["intervals"]).clamp(0, 1)[0].cpu()
+                per_scene.append(all_metrics(pred.numpy(), hr.numpy(), pair["scale"]))
             row = {"model": label, "scale": scale, "bands": bands, "scenes": len(per_scene)}
             row.update({k: float(np.mean([m[k] for m in per_scene])) for k in METRIC_COLUMNS})
             rows.append(row)
@@ -68,10 +68,8 @@ def write_results(rows: list[dict], stem: str | Path, context: dict) -> tuple[Pa
         stem.with_suffix(".json"): json.dumps({"context": context, "rows": rows}, indent=2),
     }
     for path, text in outputs.items():
-        handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        with os.fdopen(handle, "w") as out:
-            out.write(text)
-        os.replace(tmp, path)
+        with atomic_output(path) as tmp:
+            Path(tmp).write_text(text)
     return tuple(outputs)
 
 

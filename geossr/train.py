@@ -22,9 +22,7 @@ random state, so an interrupted run continues exactly as if it had not stopped.
 
 from __future__ import annotations
 
-import os
 import platform
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +33,7 @@ import yaml
 
 from geossr import __version__
 from geossr.errors import GeossrError
+from geossr.fileio import atomic_output
 from geossr.models import build
 from geossr.models.base import SuperResolver, make_cell, make_coord
 from geossr.models.checkpoint import save_checkpoint
@@ -251,8 +250,10 @@ class Trainer:
         self.model.eval()
         scores, losses = [], []
         with torch.no_grad():
-            for lr, hr, intervals in pairs:
-                pred = self.model(lr.unsqueeze(0).to(self.device), hr.shape[-2:], intervals).clamp(0, 1)[0].cpu()
+            for pair in pairs:
+                hr = pair["hr"][0]
+                pred = self.model(pair["lr"].to(self.device), hr.shape[-2:], pair["intervals"])
+                pred = pred.clamp(0, 1)[0].cpu()
                 losses.append(torch.nn.functional.l1_loss(pred, hr).item())
                 scores.append(psnr(pred.numpy(), hr.numpy()))
         self.model.train()
@@ -271,14 +272,8 @@ class Trainer:
             "history": self.history,
             "elapsed_s": self.elapsed_s,
         }
-        handle, tmp = tempfile.mkstemp(prefix=".train_state.", suffix=".tmp", dir=self.out_dir)
-        os.close(handle)
-        try:
+        with atomic_output(self.state_path) as tmp:
             torch.save(state, tmp)
-            os.replace(tmp, self.state_path)
-        except BaseException:
-            os.remove(tmp)
-            raise
 
     def card(self) -> dict:
         data = self.config.data

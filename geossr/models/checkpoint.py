@@ -8,8 +8,6 @@ Both are written to temporary names and renamed, so a crash never leaves a torn 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 from safetensors import SafetensorError
@@ -17,6 +15,7 @@ from safetensors.torch import load_file, save_file
 
 from geossr import __version__
 from geossr.errors import GeossrError
+from geossr.fileio import atomic_output
 from geossr.models.base import SuperResolver
 from geossr.models.registry import build
 
@@ -29,25 +28,15 @@ def card_path(weights: str | Path) -> Path:
     return Path(weights).with_suffix(".json")
 
 
-def _atomic_write(path: Path, write) -> None:
-    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(handle)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-
-
 def save_checkpoint(model: SuperResolver, path: str | Path, **card) -> Path:
     """Write ``path`` (.safetensors) and its JSON card; ``card`` adds training data, steps, metrics…"""
     path = Path(path).with_suffix(".safetensors")
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     document = {"geossr_version": __version__, "model": model.config, **card}
-    _atomic_write(path, lambda tmp: save_file(tensors, tmp))
-    _atomic_write(card_path(path), lambda tmp: Path(tmp).write_text(json.dumps(document, indent=2)))
+    with atomic_output(path) as tmp:
+        save_file(tensors, tmp)
+    with atomic_output(card_path(path)) as tmp:
+        Path(tmp).write_text(json.dumps(document, indent=2))
     return path
 
 

@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
-import tempfile
 import threading
 import warnings
 from pathlib import Path
 
+import dask.array
 import numpy as np
 import rasterio
 import rioxarray
@@ -32,6 +31,7 @@ from rasterio.windows import Window
 
 from geossr import __version__
 from geossr.errors import GeossrError, RasterError, SensorError
+from geossr.fileio import atomic_output
 from geossr.spectral.bands import Band, Sensor
 from geossr.spectral.sensors import sensor_from_dict
 
@@ -193,33 +193,16 @@ def write_raster(
     }
     if not profile["tiled"]:
         del profile["blockxsize"], profile["blockysize"]
-    handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp.tif", dir=path.parent)
-    os.close(handle)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", NotGeoreferencedWarning)
-            with rasterio.open(tmp_name, "w", **profile) as dst:
-                _write_metadata(dst, sensor, tags or {})
-                array = data.transpose("band", "y", "x").data
-                if hasattr(array, "dask"):
-                    import dask.array
-
-                    dask.array.store(array, _WindowWriter(dst), lock=threading.Lock())
-                else:
-                    dst.write(np.asarray(array, dtype=dtype))
-        os.chmod(tmp_name, 0o666 & ~_current_umask())  # mkstemp creates 0600
-        os.replace(tmp_name, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(tmp_name)
-        raise
+    with atomic_output(path, suffix=".tmp.tif") as tmp_name, warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        with rasterio.open(tmp_name, "w", **profile) as dst:
+            _write_metadata(dst, sensor, tags or {})
+            array = data.transpose("band", "y", "x").data
+            if isinstance(array, dask.array.Array):
+                dask.array.store(array, _WindowWriter(dst), lock=threading.Lock())
+            else:
+                dst.write(np.asarray(array, dtype=dtype))
     return path
-
-
-def _current_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _write_metadata(dst, sensor: Sensor, tags: dict) -> None:

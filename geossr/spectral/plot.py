@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from geossr.errors import GeossrError
+from geossr.fileio import atomic_output
 from geossr.spectral.bands import Sensor
 
 
@@ -37,13 +36,9 @@ def plot_sensor(sensor: Sensor, path: str | Path) -> Path:
     if len(sensor) <= 15:
         ax.legend(fontsize=7, ncols=2)
     fig.tight_layout()
-    handle, tmp = tempfile.mkstemp(suffix=".png", dir=path.parent)
-    os.close(handle)
     try:
-        fig.savefig(tmp, format="png")
-        os.replace(tmp, path)
+        with atomic_output(path, suffix=".png") as tmp:
+            fig.savefig(tmp, format="png")
     finally:
         plt.close(fig)
-        if os.path.exists(tmp):
-            os.remove(tmp)
     return path

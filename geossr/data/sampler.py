@@ -1,0 +1,224 @@
+"""Training batches and evaluation pairs following the SSIF protocol (paper, Appendix A.3 and A.5).
+
+Each training batch draws a spatial scale p ~ U(scale_range) and a band count
+C ~ U{bands_range} (both shared by the batch, so its tensors stack), then for every item a random
+H x W crop (H = W = round(lr_size · p)) of a random cube, and makes:
+
+- ``hr``: the crop integrated over C contiguous equal wavelength intervals spanning the
+  spectral range, each with a uniform response (the target the model must predict);
+- ``lr``: the crop as the input sensor would see it (spectral response integration), then
+  spatially downsampled to lr_size x lr_size with the scene resampler's anti-aliasing.
+
+The reported scale is H / lr_size, the ratio actually used (p rounded to whole pixels).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from geossr.data.cubes import HyperspectralCube
+from geossr.data.degrade import contiguous_intervals, spatial_downsample, spectral_matrix, target_sensor_from_intervals
+from geossr.errors import GeossrError
+from geossr.spectral.bands import Sensor
+from geossr.spectral.integration import source_coverage_nm
+from geossr.spectral.sensors import load_sensor
+
+
+@dataclass(frozen=True)
+class Crop:
+    cube: int  # index into the sampler's cubes
+    top: int
+    left: int
+
+
+@dataclass(frozen=True)
+class BatchPlan:
+    """The random draws behind one batch: crop side H (= W), band count C and the crops."""
+
+    index: int
+    size: int
+    bands: int
+    crops: tuple[Crop, ...]
+
+
+def common_coverage_nm(cubes: list[HyperspectralCube]) -> tuple[float, float]:
+    """The wavelengths every cube's sensor covers (intersection of their source coverages)."""
+    ranges = np.array([source_coverage_nm(cube.sensor) for cube in cubes])
+    lo, hi = float(ranges[:, 0].max()), float(ranges[:, 1].min())
+    if not lo < hi:
+        raise GeossrError("the cubes' sensors share no wavelength range; give spectral_range_nm or fewer cubes")
+    return lo, hi
+
+
+def _spectral_range(cubes, spectral_range_nm) -> tuple[float, float]:
+    common = common_coverage_nm(cubes)
+    if spectral_range_nm is None:
+        return common
+    lo, hi = (float(v) for v in spectral_range_nm)
+    if not (common[0] <= lo < hi <= common[1]):
+        raise GeossrError(
+            f"spectral range {lo:g}-{hi:g} nm is not inside the cubes' common coverage "
+            f"{common[0]:.1f}-{common[1]:.1f} nm"
+        )
+    return lo, hi
+
+
+def _as_sensor(sensor: str | Sensor) -> Sensor:
+    return sensor if isinstance(sensor, Sensor) else load_sensor(sensor)
+
+
+class TrainingSampler:
+    """Endless iterator of SSIF training batches; batch n depends only on (seed, n).
+
+    A batch is ``{"lr": (B, c, lr_size, lr_size), "hr": (B, C, H, W), "intervals": (C, 2) nm,
+    "scale": H / lr_size}`` (float32 tensors, a float). Crops need cubes at least H pixels on each
+    side: H is capped at the largest cube, and each item picks among the cubes large enough for
+    this batch's H, so mixing small and large cubes keeps the scale distribution intact (small
+    cubes only serve the smaller scales). Cubes may have different sensors; each is integrated
+    with its own response matrices.
+    """
+
+    def __init__(
+        self,
+        cubes: list[HyperspectralCube],
+        input_sensor: str | Sensor,
+        lr_size: int,
+        scale_range: tuple[float, float] = (1.0, 4.0),
+        bands_range: tuple[int, int] = (8, 31),
+        batch_size: int = 4,
+        seed: int = 0,
+        spectral_range_nm: tuple[float, float] | None = None,
+    ):
+        if not cubes:
+            raise GeossrError("no cubes to sample from")
+        if lr_size < 1 or batch_size < 1:
+            raise GeossrError(f"lr_size and batch_size must be >= 1, got {lr_size} and {batch_size}")
+        if not 1.0 <= scale_range[0] <= scale_range[1]:
+            raise GeossrError(f"scale_range must satisfy 1 <= min <= max, got {scale_range}")
+        if seed < 0:
+            raise GeossrError(f"seed must be >= 0, got {seed}")
+        if not 1 <= bands_range[0] <= bands_range[1]:
+            raise GeossrError(f"bands_range must satisfy 1 <= min <= max, got {bands_range}")
+        self.cubes = list(cubes)
+        self.input_sensor = _as_sensor(input_sensor)
+        self.lr_size = int(lr_size)
+        self.scale_range = (float(scale_range[0]), float(scale_range[1]))
+        self.bands_range = (int(bands_range[0]), int(bands_range[1]))
+        self.batch_size = int(batch_size)
+        self.seed = int(seed)
+        self.spectral_range_nm = _spectral_range(self.cubes, spectral_range_nm)
+        self._sides = [min(cube.data.shape[1:]) for cube in self.cubes]
+        if max(self._sides) < self.lr_size:
+            raise GeossrError(f"every cube is smaller than lr_size {self.lr_size}")
+        self._pixels = [torch.from_numpy(cube.data) for cube in self.cubes]
+        self._input_matrices = [spectral_matrix(cube.sensor, self.input_sensor) for cube in self.cubes]
+        self._targets: dict[int, tuple[torch.Tensor, list[torch.Tensor]]] = {}
+        self._next_index = 0
+
+    def plan(self, index: int) -> BatchPlan:
+        """The draws of batch ``index``, from a generator seeded with (seed, index)."""
+        rng = np.random.default_rng([self.seed, index])
+        scale = rng.uniform(*self.scale_range)
+        bands = int(rng.integers(self.bands_range[0], self.bands_range[1] + 1))
+        size = min(max(round(self.lr_size * scale), self.lr_size), max(self._sides))
+        fitting = [i for i, side in enumerate(self._sides) if side >= size]
+        crops = []
+        for _ in range(self.batch_size):
+            cube = fitting[int(rng.integers(len(fitting)))]
+            _, height, width = self.cubes[cube].data.shape
+            crops.append(Crop(cube, int(rng.integers(height - size + 1)), int(rng.integers(width - size + 1))))
+        return BatchPlan(index, size, bands, tuple(crops))
+
+    def batch(self, index: int) -> dict:
+        """Batch ``index`` (random access; iteration yields batches 0, 1, 2, … from the saved state)."""
+        plan = self.plan(index)
+        intervals, target_matrices = self._target(plan.bands)
+        size = plan.size
+        hr, lr = [], []
+        for crop in plan.crops:
+            pixels = self._pixels[crop.cube][:, crop.top : crop.top + size, crop.left : crop.left + size]
+            hr.append(torch.tensordot(target_matrices[crop.cube], pixels, dims=1))
+            lr.append(torch.tensordot(self._input_matrices[crop.cube], pixels, dims=1))
+        return {
+            "lr": spatial_downsample(torch.stack(lr), (self.lr_size, self.lr_size)),
+            "hr": torch.stack(hr),
+            "intervals": intervals.clone(),
+            "scale": size / self.lr_size,
+        }
+
+    def _target(self, bands: int) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Intervals for C bands and, per cube, the matrix integrating its bands over them."""
+        if bands not in self._targets:
+            intervals = contiguous_intervals(*self.spectral_range_nm, bands)
+            target = target_sensor_from_intervals(intervals)
+            self._targets[bands] = (intervals, [spectral_matrix(cube.sensor, target) for cube in self.cubes])
+        return self._targets[bands]
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> dict:
+        batch = self.batch(self._next_index)
+        self._next_index += 1
+        return batch
+
+    def state_dict(self) -> dict:
+        return {"seed": self.seed, "next_index": self._next_index}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Resume: the next batch is the one an uninterrupted run would have drawn next."""
+        try:
+            self.seed, self._next_index = int(state["seed"]), int(state["next_index"])
+        except (KeyError, TypeError, ValueError):
+            raise GeossrError("sampler state must hold integer 'seed' and 'next_index'") from None
+
+
+def evaluation_pairs(
+    cubes: list[HyperspectralCube],
+    input_sensor: str | Sensor,
+    scale: float,
+    bands: int,
+    spectral_range_nm: tuple[float, float] | None = None,
+    crop: int | None = None,
+) -> list[dict]:
+    """One deterministic full-scene pair per cube, each a batch of one.
+
+    ``crop`` limits each scene to its centred ``crop`` x ``crop`` high-resolution pixels first
+    (quick validation during training).
+
+    The low-resolution size is h = floor(H / scale); the cube is centre-cropped to
+    round(h · scale) rows (likewise columns) so the crop is exactly h input pixels at that scale
+    (512 at scale 2.5 → 510 → 204). When h · scale is not a whole number the rounding changes
+    the scale slightly; the pair's ``scale`` is the one used, Hc / h. Targets are C contiguous
+    uniform bands over the spectral range (default: the cubes' common coverage), as in training.
+    Returns ``{"name", "lr" (1, c, h, w), "hr" (1, C, Hc, Wc), "intervals" (C, 2), "scale"}``.
+    """
+    if not scale >= 1:
+        raise GeossrError(f"evaluation scale must be >= 1, got {scale}")
+    input_sensor = _as_sensor(input_sensor)
+    intervals = contiguous_intervals(*_spectral_range(cubes, spectral_range_nm), bands)
+    target = target_sensor_from_intervals(intervals)
+    pairs = []
+    for cube in cubes:
+        _, height, width = cube.data.shape
+        if crop is not None:
+            height, width = min(height, crop), min(width, crop)
+        low = (math.floor(height / scale), math.floor(width / scale))
+        if min(low) < 1:
+            raise GeossrError(f"scale {scale:g} leaves no pixel of {cube.name} ({height}x{width})")
+        crop_h, crop_w = round(low[0] * scale), round(low[1] * scale)
+        top, left = (cube.data.shape[1] - crop_h) // 2, (cube.data.shape[2] - crop_w) // 2
+        pixels = torch.from_numpy(cube.data[:, top : top + crop_h, left : left + crop_w])
+        simulated = torch.tensordot(spectral_matrix(cube.sensor, input_sensor), pixels, dims=1)
+        pairs.append({
+            "name": cube.name,
+            "lr": spatial_downsample(simulated[None], low),
+            "hr": torch.tensordot(spectral_matrix(cube.sensor, target), pixels, dims=1)[None],
+            "intervals": intervals.clone(),
+            "scale": crop_h / low[0],
+        })
+    return pairs
