@@ -55,11 +55,13 @@ _SCHEMA = {
 _DATA_FIELDS = {
     "dataset": (str, REQUIRED),
     "root": (str, "../shared/data"),
-    "lr_size": (int, 16),
+    "lr_size": ((int, list), 16),  # a list: one sampler per input size, used in turn (SSIF A.6)
     "scale_range": (list, [1.0, 4.0]),
     "bands_range": (list, [8, 31]),
     "batch_size": (int, 4),
     "sample_q": (int, 1024),
+    # Target bands are contiguous intervals over this range (default: the scenes' common coverage).
+    "spectral_range_nm": ((list, type(None)), None),
 }
 _TRAIN_FIELDS = {
     "steps": (int, 300),
@@ -114,8 +116,9 @@ class TrainConfig:
             raise ConfigError(f"{where}: field 'model.name' is missing")
         data = _check_fields(top["data"], _DATA_FIELDS, f"{where}: data")
         train = _check_fields(top["train"], _TRAIN_FIELDS, f"{where}: train")
-        for key in ("scale_range", "bands_range"):
-            if len(data[key]) != 2 or not all(isinstance(v, (int, float)) for v in data[key]):
+        for key in ("scale_range", "bands_range", "spectral_range_nm"):
+            value = data[key]
+            if value is not None and (len(value) != 2 or not all(isinstance(v, (int, float)) for v in value)):
                 raise ConfigError(f"{where}: data field {key!r} must be [min, max]")
         if not 1 <= data["scale_range"][0] <= data["scale_range"][1]:
             raise ConfigError(f"{where}: data field 'scale_range' must satisfy 1 <= min <= max")
@@ -199,10 +202,13 @@ class Trainer:
         fixed = fixed_band_count(config.model)
         if fixed is not None:
             bands_range = [fixed, fixed]
-        self.sampler = TrainingSampler(
-            self.train_cubes, self.model.input_sensor, data["lr_size"], tuple(data["scale_range"]),
-            tuple(bands_range), data["batch_size"], seed=config.seed,
-        )
+        sizes = data["lr_size"] if isinstance(data["lr_size"], list) else [data["lr_size"]]
+        self.samplers = [
+            TrainingSampler(self.train_cubes, self.model.input_sensor, size, tuple(data["scale_range"]),
+                            tuple(bands_range), data["batch_size"], seed=config.seed + i,
+                            spectral_range_nm=data["spectral_range_nm"])
+            for i, size in enumerate(sizes)
+        ]
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.train["lr"]) \
             if any(p.requires_grad for p in self.model.parameters()) else None
         self.step = 0
@@ -234,7 +240,8 @@ class Trainer:
         self.model.load_state_dict(model.state_dict())
         if self.optimizer is not None:
             self.optimizer.load_state_dict(state["optimizer"])
-        self.sampler.load_state_dict(state["sampler"])
+        for sampler, sampler_state in zip(self.samplers, state["samplers"]):
+            sampler.load_state_dict(sampler_state)
         torch.set_rng_state(state["torch_rng"])
         self.step, self.history, self.elapsed_s = state["step"], state["history"], state["elapsed_s"]
         return True
@@ -246,6 +253,7 @@ class Trainer:
         train = self.config.train
         bands = fixed_band_count(self.config.model) or train["validation_bands"]
         pairs = evaluation_pairs(self.val_cubes, self.model.input_sensor, train["validation_scale"], bands,
+                                 spectral_range_nm=self.config.data["spectral_range_nm"],
                                  crop=train["validation_crop"])
         self.model.eval()
         scores, losses = [], []
@@ -267,7 +275,7 @@ class Trainer:
             "config": self.config.raw,
             "step": self.step,
             "optimizer": self.optimizer.state_dict() if self.optimizer is not None else None,
-            "sampler": self.sampler.state_dict(),
+            "samplers": [sampler.state_dict() for sampler in self.samplers],
             "torch_rng": torch.get_rng_state(),
             "history": self.history,
             "elapsed_s": self.elapsed_s,
@@ -287,7 +295,7 @@ class Trainer:
                 "seed": self.config.seed,
                 "data": data,
                 "train": self.config.train,
-                "spectral_range_nm": list(self.sampler.spectral_range_nm),
+                "spectral_range_nm": list(self.samplers[0].spectral_range_nm),
                 "scale_range": data["scale_range"],
                 "device": str(self.device),
                 "hardware": f"{platform.machine()} {platform.processor() or ''} torch {torch.__version__}".strip(),
@@ -305,7 +313,8 @@ class Trainer:
         self.model.train()
         while self.step < total:
             started = time.perf_counter()
-            batch = {k: v.to(self.device) if torch.is_tensor(v) else v for k, v in next(self.sampler).items()}
+            sampler = self.samplers[self.step % len(self.samplers)]
+            batch = {k: v.to(self.device) if torch.is_tensor(v) else v for k, v in next(sampler).items()}
             loss = training_loss(self.model, batch, sample_q)
             if self.optimizer is not None:
                 for group in self.optimizer.param_groups:

@@ -70,6 +70,10 @@ DATASET_FILES = {
     "samson": "samson/Samson.mat",
 }
 GEOTIFF_SUFFIXES = (".tif", ".tiff")
+# The airborne scenes as one remote-sensing set: SSIF is continuous in wavelength, so scenes with
+# different band sets train one model. The real ROSIS crop is held out: it is the only one of the
+# three in the ROSIS 430-860 nm band set the multispectral model is meant to produce.
+REMOTE_SPLIT = {"train": ["jasper", "samson"], "test": ["rosis"]}
 
 # AVIRIS: 224 channels on a nominal linear grid over 380-2500 nm (Jasper Ridge keeps 198).
 AVIRIS_FIRST_NM, AVIRIS_LAST_NM, AVIRIS_CHANNELS = 380.0, 2500.0, 224
@@ -229,7 +233,7 @@ def load_geotiff_cube(path: str | Path, sensor: str | Sensor | None = None, scal
 
 
 def load_dataset(name_or_path: str | Path, root: str | Path | None = None, split: str = "all") -> list[HyperspectralCube]:
-    """``cave`` (with its scene split), ``rosis``, ``jasper``, ``samson`` from ``root``, or a GeoTIFF path.
+    """``cave`` or ``remote`` (each with a scene split), ``rosis``, ``jasper``, ``samson``, or a GeoTIFF.
 
     ``root`` is the shared data folder (the one with ``cave/``, ``pavia_centre/``, …). The
     single-scene sets have no train/test split: ask for ``split="all"``.
@@ -237,6 +241,9 @@ def load_dataset(name_or_path: str | Path, root: str | Path | None = None, split
     name = str(name_or_path)
     if split not in SPLITS:
         raise GeossrError(f"unknown split {split!r} (use {', '.join(SPLITS)})")
+    if name == "remote":
+        scenes = REMOTE_SPLIT["train"] + REMOTE_SPLIT["test"] if split == "all" else REMOTE_SPLIT[split]
+        return [cube for scene in scenes for cube in load_dataset(scene, root)]
     if name == "cave" or name in DATASET_FILES:
         if root is None:
             raise GeossrError(f"data set {name!r} needs the data root folder")
@@ -251,7 +258,7 @@ def load_dataset(name_or_path: str | Path, root: str | Path | None = None, split
         if split != "all":
             raise GeossrError(f"{path} is a single scene with no {split} split; use split='all'")
         return [load_geotiff_cube(path)]
-    raise GeossrError(f"unknown data set {name!r} (use cave, rosis, jasper, samson or a GeoTIFF path)")
+    raise GeossrError(f"unknown data set {name!r} (use cave, remote, rosis, jasper, samson or a GeoTIFF path)")
 
 
 def _load_mat(path: str | Path, keys: list[str]) -> dict:

@@ -59,7 +59,8 @@ def _spectral_range(cubes, spectral_range_nm) -> tuple[float, float]:
     if spectral_range_nm is None:
         return common
     lo, hi = (float(v) for v in spectral_range_nm)
-    if not (common[0] <= lo < hi <= common[1]):
+    slack = 1e-6  # coverage edges are computed in floating point (ROSIS: 859.9999999 for 860)
+    if not (common[0] - slack <= lo < hi <= common[1] + slack):
         raise GeossrError(
             f"spectral range {lo:g}-{hi:g} nm is not inside the cubes' common coverage "
             f"{common[0]:.1f}-{common[1]:.1f} nm"
