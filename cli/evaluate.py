@@ -44,8 +44,12 @@ def evaluate(
     from geossr.models.checkpoint import load_checkpoint
     from geossr.train import resolve_device
 
+    from geossr.models.limits import check_scale
+
     scale_list = _numbers(scales, float, "--scales")
     band_list = _numbers(bands, int, "--bands")
+    for scale in scale_list:
+        check_scale(scale, None)  # before any data is read
     target = resolve_device(device)
     if output is not None and not output.parent.resolve().is_dir():
         raise GeossrError(f"output directory does not exist: {output.parent}")
