@@ -52,12 +52,9 @@ def main() -> None:
         if card["training"]["dataset"] != args.dataset:
             continue
         training = card["training"]
-        fixed = card["model"]["name"] in ("liif", "fmnet")
-        model_bands = [len(model.output_intervals)] if card["model"]["name"] == "liif" else bands
-        if card["model"]["name"] == "fmnet":
-            model_bands = [model.spectral_matrix.shape[0]]
-        model_scales = [1.0] if card["model"]["name"] == "fmnet" else scales
-        rows += evaluate_model(model, cubes, model_scales, model_bands if fixed else bands, label=card["name"],
+        # A model trained at p = 1 only (FMNet's spectral-SR setting) is scored at p = 1.
+        model_scales = [1.0] if training["scale_range"] == [1.0, 1.0] else scales
+        rows += evaluate_model(model, cubes, model_scales, bands, label=card["name"],
                                crop=args.crop, trained_scale_range=training["scale_range"],
                                trained_spectral_range=training["spectral_range_nm"])
         budgets.append(f"{card['name']}: {training['steps']} steps, batch {training['data']['batch_size']}, "

@@ -27,11 +27,16 @@ def evaluate_model(
     trained_spectral_range=None,
     device: str | torch.device = "cpu",
 ) -> list[dict]:
-    """One row per (scale, band count): metrics averaged over the cubes (each scene counts once)."""
+    """One row per (scale, band count): metrics averaged over the cubes (each scene counts once).
+
+    A model with a fixed band set (LIIF, FMNet) is scored on its own bands, whatever ``band_counts``.
+    """
     from geossr.data import evaluation_pairs
     from geossr.metrics import all_metrics
 
     model.eval().to(device)
+    if model.fixed_intervals_nm is not None:
+        band_counts = [len(model.fixed_intervals_nm)]
     rows = []
     for scale in scales:
         check_scale(scale, trained_scale_range)

@@ -175,15 +175,6 @@ def training_loss(model: SuperResolver, batch: dict, sample_q: int) -> torch.Ten
     return torch.nn.functional.l1_loss(pred, hr)
 
 
-def fixed_band_count(model_config: dict) -> int | None:
-    """LIIF and FMNet produce one band set; the sampler must target exactly it."""
-    if model_config["name"] in ("liif", "fmnet"):
-        from geossr.models.registry import resolve_sensor
-
-        return len(resolve_sensor(model_config["output_sensor"], "output_sensor"))
-    return None
-
-
 class Trainer:
     """Runs a :class:`TrainConfig`; ``on_step(step, loss, lr)`` and ``on_validate(step, metrics)`` report."""
 
@@ -199,9 +190,8 @@ class Trainer:
         self.train_cubes = load_dataset(data["dataset"], data["root"], "train")
         self.val_cubes = load_dataset(data["dataset"], data["root"], "test")
         bands_range = data["bands_range"]
-        fixed = fixed_band_count(config.model)
-        if fixed is not None:
-            bands_range = [fixed, fixed]
+        if self.model.fixed_intervals_nm is not None:  # LIIF, FMNet: always their own bands
+            bands_range = [len(self.model.fixed_intervals_nm)] * 2
         sizes = data["lr_size"] if isinstance(data["lr_size"], list) else [data["lr_size"]]
         self.samplers = [
             TrainingSampler(self.train_cubes, self.model.input_sensor, size, tuple(data["scale_range"]),
@@ -251,7 +241,9 @@ class Trainer:
         from geossr.metrics import psnr
 
         train = self.config.train
-        bands = fixed_band_count(self.config.model) or train["validation_bands"]
+        bands = train["validation_bands"]
+        if self.model.fixed_intervals_nm is not None:
+            bands = len(self.model.fixed_intervals_nm)
         pairs = evaluation_pairs(self.val_cubes, self.model.input_sensor, train["validation_scale"], bands,
                                  spectral_range_nm=self.config.data["spectral_range_nm"],
                                  crop=train["validation_crop"])

@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 import torch
 
+from geossr.models import build
+
 from geossr.models.bicubic import BicubicBaseline
 from geossr.models.fmnet import FMNet
 from geossr.models.spectral_interp import spectral_interpolation_matrix
@@ -30,7 +32,7 @@ def cave():
 @pytest.fixture(scope="module")
 def fmnet(rgb, cave):
     torch.manual_seed(0)
-    return FMNet(rgb, cave)
+    return build("fmnet", input_sensor=rgb, output_sensor=cave)
 
 
 def intervals_of(sensor):
@@ -109,8 +111,7 @@ def test_fmnet_rejects_other_bands_and_inputs(fmnet, rgb, cave):
 
 
 def test_fmnet_config_round_trip(fmnet, cave):
-    config = json.loads(json.dumps(fmnet.config))
-    rebuilt = FMNet.from_config(config)
+    rebuilt = build(**json.loads(json.dumps(fmnet.config)))
     assert_same_config(rebuilt, fmnet)
     rebuilt.load_state_dict(fmnet.state_dict())
     for (name, a), (name_b, b) in zip(fmnet.state_dict().items(), rebuilt.state_dict().items()):
@@ -122,8 +123,9 @@ def test_fmnet_config_round_trip(fmnet, cave):
 
 def test_fmnet_config_keeps_a_custom_sensor(rgb):
     custom = Sensor("custom4", tuple(Band.gaussian(f"b{i}", 450 + 60 * i, 20) for i in range(4)))
-    model = FMNet(rgb, custom, n_subnets=2, kernel_sizes=(3, 5), filters=8, blocks=2)
-    rebuilt = FMNet.from_config(json.loads(json.dumps(model.config)))
+    model = build("fmnet", input_sensor=rgb, output_sensor=custom, n_subnets=2, kernel_sizes=(3, 5), filters=8,
+                  blocks=2)
+    rebuilt = build(**json.loads(json.dumps(model.config)))
     assert_same_config(rebuilt, model)
     assert rebuilt.output_sensor.name == "custom4"
 
@@ -178,8 +180,8 @@ def test_bicubic_any_bands_and_scale_in_unit_range(rgb, bands, size, scale):
 
 
 def test_bicubic_config_round_trip(rgb):
-    model = BicubicBaseline(rgb)
-    rebuilt = BicubicBaseline.from_config(json.loads(json.dumps(model.config)))
+    model = build("bicubic", input_sensor=rgb)
+    rebuilt = build(**json.loads(json.dumps(model.config)))
     lr = torch.rand(1, 3, 4, 4)
     intervals = torch.tensor([[400.0, 420.0], [500.0, 600.0]])
     assert torch.equal(model(lr, (9, 9), intervals), rebuilt(lr, (9, 9), intervals))

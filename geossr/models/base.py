@@ -40,6 +40,8 @@ class SuperResolver(nn.Module):
     name: str = ""
     #: True when the model answers point queries (``query``), i.e. any scale on a per-pixel basis
     implicit: bool = False
+    #: (C, 2) band intervals (nm) of a model that produces one band set only (LIIF, FMNet), else None
+    fixed_intervals_nm = None
 
     def __init__(self, input_bands: int):
         super().__init__()

@@ -6,7 +6,6 @@ import torch
 import torch.nn.functional as F
 
 from geossr.models.base import SuperResolver
-from geossr.models.registry import resolve_sensor
 from geossr.models.spectral_interp import apply_spectral_matrix, spectral_interpolation_matrix
 from geossr.spectral.bands import Sensor
 
@@ -39,14 +38,6 @@ class BicubicBaseline(SuperResolver):
     def __init__(self, input_sensor: Sensor):
         super().__init__(len(input_sensor))
         self.input_sensor = input_sensor
-        self.config = {"input_sensor": input_sensor.to_dict()}
-
-    @classmethod
-    def from_config(cls, config: dict) -> BicubicBaseline:
-        options = dict(config)
-        if options.pop("name", cls.name) != cls.name:
-            raise ValueError(f"config is for model {config['name']!r}, not {cls.name!r}")
-        return cls(resolve_sensor(options.pop("input_sensor"), "input_sensor"), **options)
 
     def forward(self, lr: torch.Tensor, out_size: tuple[int, int], intervals: torch.Tensor) -> torch.Tensor:
         self.check_input(lr)

@@ -12,7 +12,6 @@ from torch import nn
 
 from geossr.models.base import SuperResolver
 from geossr.models.bicubic import bicubic_resize
-from geossr.models.registry import resolve_sensor
 from geossr.models.spectral_interp import apply_spectral_matrix, spectral_interpolation_matrix
 from geossr.spectral.bands import Sensor
 
@@ -119,16 +118,7 @@ class FMNet(SuperResolver):
             raise ValueError(f"blocks (p) must be at least 2: F_c fuses the outputs of F_1..F_(p-1), got {blocks}")
         self.input_sensor = input_sensor
         self.output_sensor = output_sensor
-        self.config = {
-            "input_sensor": input_sensor.to_dict(),
-            "output_sensor": output_sensor.to_dict(),
-            "n_subnets": n_subnets,
-            "kernel_sizes": list(kernel_sizes),
-            "conv_layers": conv_layers,
-            "filters": filters,
-            "blocks": blocks,
-        }
-        self.output_intervals_nm = output_sensor.intervals_nm
+        self.fixed_intervals_nm = output_sensor.intervals_nm
         bands = len(output_sensor)
         self.register_buffer(
             "spectral_matrix", spectral_interpolation_matrix(input_sensor.centers_nm, output_sensor.centers_nm)
@@ -140,19 +130,9 @@ class FMNet(SuperResolver):
         self.fusion = FMBlock((blocks - 1) * filters, filters, filters, kernel_sizes, conv_layers)
         self.output_block = FMBlock(filters, bands, filters, kernel_sizes, conv_layers)
 
-    @classmethod
-    def from_config(cls, config: dict) -> FMNet:
-        """Rebuild from ``model.config`` (also accepts the registry's config with its ``name``)."""
-        options = dict(config)
-        if options.pop("name", cls.name) != cls.name:
-            raise ValueError(f"config is for model {config['name']!r}, not {cls.name!r}")
-        input_sensor = resolve_sensor(options.pop("input_sensor"), "input_sensor")
-        output_sensor = resolve_sensor(options.pop("output_sensor"), "output_sensor")
-        return cls(input_sensor, output_sensor, **options)
-
     def check_intervals(self, intervals) -> None:
         requested = torch.as_tensor(intervals).detach().cpu().double().numpy()
-        trained = self.output_intervals_nm
+        trained = self.fixed_intervals_nm
         if requested.shape == trained.shape and np.allclose(requested, trained, rtol=0, atol=INTERVAL_TOLERANCE_NM):
             return
         lo, hi = trained[:, 0].min(), trained[:, 1].max()

@@ -5,6 +5,7 @@ Any spatial scale, but a fixed band set: the one it was built (and trained) for.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from geossr.models.implicit import ImplicitSuperResolver
@@ -17,6 +18,7 @@ class LIIF(ImplicitSuperResolver):
 
     def __init__(self, input_bands: int, output_intervals: list[list[float]], **implicit_options):
         super().__init__(input_bands, len(output_intervals), **implicit_options)
+        self.fixed_intervals_nm = np.asarray(output_intervals, dtype=float)
         self.register_buffer("output_intervals", torch.tensor(output_intervals, dtype=torch.float32))
 
     def prepare_bands(self, intervals: torch.Tensor):

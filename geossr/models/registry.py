@@ -105,5 +105,15 @@ def build(name: str, **config) -> SuperResolver:
 
 
 def _plain(options: dict) -> dict:
-    """Config values as JSON-able data (sensors as dicts)."""
-    return {k: v.to_dict() if isinstance(v, Sensor) else v for k, v in options.items()}
+    """Config values as JSON data (sensors as dicts, tuples as lists), so a stored card compares equal."""
+
+    def plain(value):
+        if isinstance(value, Sensor):
+            return value.to_dict()
+        if isinstance(value, (list, tuple)):
+            return [plain(v) for v in value]
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
+        return value
+
+    return plain(options)
