@@ -35,7 +35,7 @@ from geossr import __version__
 from geossr.errors import GeossrError
 from geossr.fileio import atomic_output
 from geossr.models import build
-from geossr.models.base import SuperResolver, make_cell, make_coord
+from geossr.models.base import SuperResolver, grid_centres
 from geossr.models.checkpoint import save_checkpoint
 
 
@@ -149,27 +149,28 @@ def resolve_device(request: str = "auto") -> torch.device:
         raise GeossrError(f"unknown device {request!r}; use auto, cpu or cuda[:N]") from None
 
 
-def _sample_points(hr: torch.Tensor, count: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """LIIF's training queries: ``count`` random HR pixels per item (coords, cells, values)."""
+def _sample_points(lr: torch.Tensor, hr: torch.Tensor, count: int):
+    """LIIF's training queries: ``count`` random HR pixels per item, as input-pixel positions."""
     b, c, height, width = hr.shape
-    coord = make_coord((height, width), hr.device)
+    rows = grid_centres(height, lr.shape[-2], hr.device)
+    cols = grid_centres(width, lr.shape[-1], hr.device)
+    pos = torch.stack(torch.meshgrid(rows, cols, indexing="ij"), dim=-1).reshape(-1, 2)
     values = hr.reshape(b, c, -1).permute(0, 2, 1)
-    if count < coord.shape[0]:
-        picks = torch.stack([torch.randperm(coord.shape[0])[:count] for _ in range(b)]).to(hr.device)
-        coords = coord[picks]
+    if count < pos.shape[0]:
+        picks = torch.stack([torch.randperm(pos.shape[0])[:count] for _ in range(b)]).to(hr.device)
+        positions = pos[picks]
         values = torch.gather(values, 1, picks.unsqueeze(-1).expand(-1, -1, c))
     else:
-        coords = coord.unsqueeze(0).expand(b, -1, -1)
-    cells = make_cell((height, width), coords.shape[1], hr.device).unsqueeze(0).expand(b, -1, -1)
-    return coords, cells, values
+        positions = pos.unsqueeze(0).expand(b, -1, -1)
+    cell = torch.tensor([lr.shape[-2] / height, lr.shape[-1] / width], dtype=torch.float64, device=hr.device)
+    return positions, cell.expand_as(positions), values
 
 
 def training_loss(model: SuperResolver, batch: dict, sample_q: int) -> torch.Tensor:
     lr, hr, intervals = batch["lr"], batch["hr"], batch["intervals"]
     if model.implicit:
-        coords, cells, values = _sample_points(hr, sample_q)
-        feat = model.encode(lr)
-        pred = model.query(feat, coords, cells, model.prepare_bands(intervals))
+        positions, cells, values = _sample_points(lr, hr, sample_q)
+        pred = model.query(model.encode(lr), positions, cells, model.prepare_bands(intervals))
         return torch.nn.functional.l1_loss(pred, values)
     pred = model(lr, hr.shape[-2:], intervals)
     return torch.nn.functional.l1_loss(pred, hr)

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from geossr.models import build
+from geossr.models.base import grid_centres
 
 from geossr.models.bicubic import BicubicBaseline
 from geossr.models.fmnet import FMNet
@@ -78,7 +79,8 @@ def test_fmnet_gradients_reach_every_parameter(fmnet, cave):
 
 def test_fmnet_mixing_weights_are_a_pixelwise_softmax(fmnet, cave):
     with torch.no_grad():
-        out, weights = fmnet.forward_with_weights(torch.rand(1, 3, 5, 5), (5, 5), intervals_of(cave))
+        centres = grid_centres(5, 5)
+        out, weights = fmnet.render_with_weights(torch.rand(1, 3, 5, 5), centres, centres, intervals_of(cave), (1, 1))
     assert len(weights) == 4  # F1, F2, Fc, F3
     for w in weights:
         assert w.shape == (1, 3, 5, 5) and (w >= 0).all()

@@ -1,17 +1,19 @@
 """The interface every super-resolution model implements.
 
 A model maps a low-resolution input image in its input sensor's bands to a high-resolution image
-in any requested band set:
+in any requested band set. Positions are in input-pixel units: input pixel (i, j) spans
+[i, i+1) × [j, j+1), so its centre is at (i + 0.5, j + 0.5).
 
-    model(lr, out_size, intervals) -> (B, C, H, W)
+    model.render(lr, rows, cols, intervals, cell) -> (B, C, len(rows), len(cols))
 
 - ``lr``: (B, c, h, w) float tensor, values in [0, 1], c = bands of ``model.input_sensor``;
-- ``out_size``: (H, W) of the output; the output covers the same extent as the input, so the
-  spatial scale is H/h (any float; output pixel centres at (i + 0.5)·h/H − 0.5 input pixels);
-- ``intervals``: (C, 2) target band intervals [λs, λe] in nm (``Sensor.intervals_nm``).
+- ``rows``, ``cols``: 1-D tensors, the output pixel centres in the input's pixel units;
+- ``intervals``: (C, 2) target band intervals [λs, λe] in nm (``Sensor.intervals_nm``);
+- ``cell``: (height, width) of one output pixel in input pixels (1/p at scale p).
 
-Implicit models (SSIF, LIIF) also answer point queries, which training uses to sample a subset
-of high-resolution pixels and which keep memory bounded (``query_chunk``).
+``model(lr, out_size, intervals)`` renders the (H, W) grid that covers the input's extent.
+Because a model only sees positions, a window of a scene (with a halo of ``model.halo(cell)``)
+renders exactly the pixels the whole scene would: that is what the tiled scene engine relies on.
 """
 
 from __future__ import annotations
@@ -20,21 +22,24 @@ import torch
 from torch import nn
 
 
-def make_coord(shape: tuple[int, int], device=None, flatten: bool = True) -> torch.Tensor:
-    """Pixel-centre coordinates of an (H, W) grid in [-1, 1]², (row, col) order (as in LIIF)."""
-    seqs = [(-1 + 1 / n) + (2 / n) * torch.arange(n, dtype=torch.float32, device=device) for n in shape]
-    grid = torch.stack(torch.meshgrid(*seqs, indexing="ij"), dim=-1)
-    return grid.reshape(-1, 2) if flatten else grid
+def grid_centres(out_size: int, in_size: int, device=None) -> torch.Tensor:
+    """Centres of ``out_size`` pixels spread over ``in_size`` input pixels, in input-pixel units."""
+    return (torch.arange(out_size, dtype=torch.float64, device=device) + 0.5) * (in_size / out_size)
 
 
-def make_cell(shape: tuple[int, int], count: int, device=None) -> torch.Tensor:
-    """The (count, 2) size of one output pixel in [-1, 1]² units (LIIF's cell decoding)."""
-    cell = torch.tensor([2 / shape[0], 2 / shape[1]], dtype=torch.float32, device=device)
-    return cell.expand(count, 2)
+def conv_radius(module: nn.Module) -> int:
+    """An upper bound of the receptive-field radius: every convolution's reach, added up.
+
+    Exact for a chain of convolutions (EDSR, RDN); an over-estimate, so still safe, for parallel
+    branches (FMNet's basis subnets).
+    """
+    return sum(
+        (m.kernel_size[0] // 2) * m.dilation[0] for m in module.modules() if isinstance(m, nn.Conv2d)
+    )
 
 
 class SuperResolver(nn.Module):
-    """Base class: subclasses set ``input_bands`` and implement :meth:`forward`."""
+    """Base class: subclasses set ``input_bands`` and implement :meth:`render` and :meth:`halo`."""
 
     #: registry name, e.g. "ssif"
     name: str = ""
@@ -53,5 +58,16 @@ class SuperResolver(nn.Module):
                 f"{self.name} expects input of shape (B, {self.input_bands}, h, w), got {tuple(lr.shape)}"
             )
 
-    def forward(self, lr: torch.Tensor, out_size: tuple[int, int], intervals: torch.Tensor) -> torch.Tensor:
+    def render(self, lr, rows, cols, intervals, cell) -> torch.Tensor:
         raise NotImplementedError
+
+    def halo(self, cell: tuple[float, float]) -> tuple[int, int]:
+        """(input pixels, output pixels) of context a window needs so its centre renders exactly."""
+        raise NotImplementedError
+
+    def forward(self, lr: torch.Tensor, out_size: tuple[int, int], intervals: torch.Tensor) -> torch.Tensor:
+        height, width = lr.shape[-2:]
+        rows = grid_centres(out_size[0], height, lr.device)
+        cols = grid_centres(out_size[1], width, lr.device)
+        return self.render(lr, rows, cols, intervals, (height / out_size[0], width / out_size[1]))
+

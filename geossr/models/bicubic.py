@@ -10,18 +10,22 @@ from geossr.models.spectral_interp import apply_spectral_matrix, spectral_interp
 from geossr.spectral.bands import Sensor
 
 
-def bicubic_resize(image: torch.Tensor, out_size: tuple[int, int]) -> torch.Tensor:
-    """Bicubic resampling to ``out_size`` (half-pixel centres, as ``make_coord``), clamped to [0, 1].
+def bicubic_sample(image: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
+    """Bicubic values at ``rows`` x ``cols`` (input-pixel units), clamped to [0, 1].
 
-    The clamp removes the cubic kernel's overshoot at edges, which would otherwise leave the
-    reflectance range the models are trained on.
+    Equal to ``F.interpolate(mode="bicubic", align_corners=False)`` on a regular grid (edge pixels
+    repeated beyond the border) but at any positions, so a window gives the whole image's values.
+    The clamp removes the cubic kernel's overshoot, which would leave the reflectance range the
+    models are trained on.
     """
-    size = (int(out_size[0]), int(out_size[1]))
-    if size[0] < 1 or size[1] < 1:
-        raise ValueError(f"out_size must be two positive integers, got {tuple(out_size)}")
-    if size != tuple(image.shape[-2:]):
-        image = F.interpolate(image, size=size, mode="bicubic", align_corners=False)
-    return image.clamp(0.0, 1.0)
+    height, width = image.shape[-2:]
+    grid_y = 2 * torch.as_tensor(rows, dtype=torch.float64) / height - 1
+    grid_x = 2 * torch.as_tensor(cols, dtype=torch.float64) / width - 1
+    mesh_y, mesh_x = torch.meshgrid(grid_y, grid_x, indexing="ij")
+    grid = torch.stack([mesh_x, mesh_y], dim=-1).to(image.dtype).to(image.device)
+    grid = grid.unsqueeze(0).expand(image.shape[0], -1, -1, -1)
+    sampled = F.grid_sample(image, grid, mode="bicubic", padding_mode="border", align_corners=False)
+    return sampled.clamp(0.0, 1.0)
 
 
 class BicubicBaseline(SuperResolver):
@@ -39,10 +43,13 @@ class BicubicBaseline(SuperResolver):
         super().__init__(len(input_sensor))
         self.input_sensor = input_sensor
 
-    def forward(self, lr: torch.Tensor, out_size: tuple[int, int], intervals: torch.Tensor) -> torch.Tensor:
+    def halo(self, cell):
+        return 2, 0  # the cubic kernel's taps
+
+    def render(self, lr, rows, cols, intervals, cell) -> torch.Tensor:
         self.check_input(lr)
         intervals = torch.as_tensor(intervals).detach().cpu().double()
         if intervals.ndim != 2 or intervals.shape[1] != 2 or intervals.shape[0] == 0:
             raise ValueError(f"intervals must have shape (C, 2) in nm, got {tuple(intervals.shape)}")
         matrix = spectral_interpolation_matrix(self.input_sensor.centers_nm, intervals.mean(dim=1).numpy())
-        return apply_spectral_matrix(matrix.to(lr.device), bicubic_resize(lr, out_size))
+        return apply_spectral_matrix(matrix.to(lr.device), bicubic_sample(lr, rows, cols))

@@ -10,8 +10,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from geossr.models.base import SuperResolver
-from geossr.models.bicubic import bicubic_resize
+from geossr.models.base import SuperResolver, conv_radius
+from geossr.models.bicubic import bicubic_sample
 from geossr.models.spectral_interp import apply_spectral_matrix, spectral_interpolation_matrix
 from geossr.spectral.bands import Sensor
 
@@ -143,13 +143,15 @@ class FMNet(SuperResolver):
             "(use the output sensor's intervals_nm, or a model that takes any bands such as ssif)"
         )
 
-    def forward_with_weights(
-        self, lr: torch.Tensor, out_size: tuple[int, int], intervals: torch.Tensor
-    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    def halo(self, cell):
+        # Bicubic taps in the input; the convolution stack's reach in output pixels.
+        return 2, conv_radius(self)
+
+    def render_with_weights(self, lr, rows, cols, intervals, cell) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """The output and the mixing weights (B, n, H, W) of F₁ … F_{p−1}, F_c, F_p, in that order."""
         self.check_input(lr)
         self.check_intervals(intervals)
-        x = apply_spectral_matrix(self.spectral_matrix, bicubic_resize(lr, out_size))
+        x = apply_spectral_matrix(self.spectral_matrix, bicubic_sample(lr, rows, cols))
         features = self.head(x)
         intermediate, weights = [], []
         for block in self.blocks:
@@ -162,5 +164,5 @@ class FMNet(SuperResolver):
         weights.append(w)
         return x + residual, weights
 
-    def forward(self, lr: torch.Tensor, out_size: tuple[int, int], intervals: torch.Tensor) -> torch.Tensor:
-        return self.forward_with_weights(lr, out_size, intervals)[0]
+    def render(self, lr, rows, cols, intervals, cell) -> torch.Tensor:
+        return self.render_with_weights(lr, rows, cols, intervals, cell)[0]
