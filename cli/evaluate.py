@@ -42,7 +42,7 @@ def evaluate(
     from geossr.evaluate import evaluate_model, markdown_table, write_results
     from geossr.models import build
     from geossr.models.checkpoint import load_checkpoint
-    from geossr.train import resolve_device
+    from geossr.device import resolve_device
 
     from geossr.models.limits import check_scale
 

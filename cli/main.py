@@ -10,7 +10,7 @@ from typer.exceptions import TyperException
 
 from geossr import __version__
 from geossr.errors import GeossrError
-from geossr_cli import evaluate, info, models, sensors, simulate, train
+from geossr_cli import evaluate, info, models, sensors, simulate, train, upsample
 
 app = typer.Typer(
     name="geossr",
@@ -19,6 +19,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+app.command("upsample")(upsample.upsample)
 app.add_typer(sensors.app, name="sensors")
 app.command("simulate")(simulate.simulate)
 app.command("info")(info.info)

@@ -32,6 +32,7 @@ import torch
 import yaml
 
 from geossr import __version__
+from geossr.device import resolve_device
 from geossr.errors import GeossrError
 from geossr.fileio import atomic_output
 from geossr.models import build
@@ -138,17 +139,6 @@ class TrainConfig:
         return config
 
 
-def resolve_device(request: str = "auto") -> torch.device:
-    if request == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if request.startswith("cuda") and not torch.cuda.is_available():
-        raise GeossrError(f"--device {request}: no CUDA GPU is available on this machine")
-    try:
-        return torch.device(request)
-    except RuntimeError:
-        raise GeossrError(f"unknown device {request!r}; use auto, cpu or cuda[:N]") from None
-
-
 def _sample_points(lr: torch.Tensor, hr: torch.Tensor, count: int):
     """LIIF's training queries: ``count`` random HR pixels per item, as input-pixel positions."""
     b, c, height, width = hr.shape
@@ -184,7 +174,7 @@ class Trainer:
 
         self.config = config
         self.out_dir = Path(out_dir)
-        self.device = resolve_device(device)
+        self.device = torch.device(resolve_device(device))
         torch.manual_seed(config.seed)
         self.model = build(**config.model).to(self.device)
         data = config.data

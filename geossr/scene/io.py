@@ -17,13 +17,14 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-import threading
+import tempfile
 import warnings
 from pathlib import Path
 
 import dask.array
 import numpy as np
 import rasterio
+import rasterio.shutil
 import rioxarray
 import xarray as xr
 from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
@@ -141,17 +142,23 @@ def check_output_path(path: str | Path, overwrite: bool) -> Path:
     return path
 
 
-class _WindowWriter:
-    """Target for ``dask.array.store``: each (band, y, x) block goes to its window."""
+def _stream_blocks(dst, array, dtype: str, blocks_in_flight: int) -> None:
+    """Compute a dask array a few blocks at a time and write each to its window.
 
-    def __init__(self, dataset):
-        self.dataset = dataset
-
-    def __setitem__(self, key, block):
-        bands, rows, cols = key
-        indexes = list(range(bands.start + 1, bands.stop + 1))
-        window = Window.from_slices(rows, cols, height=self.dataset.height, width=self.dataset.width)
-        self.dataset.write(np.asarray(block, dtype=self.dataset.dtypes[0]), indexes=indexes, window=window)
+    Memory stays bounded by ``blocks_in_flight`` blocks, and it works with any dask scheduler,
+    a distributed cluster included (the blocks are computed there, the writing happens here).
+    """
+    if array.numblocks[0] != 1:
+        array = array.rechunk({0: -1})
+    offsets = [np.concatenate([[0], np.cumsum(c)]) for c in array.chunks]
+    blocks = array.to_delayed()[0].ravel()
+    indices = [(i, j) for i in range(array.numblocks[1]) for j in range(array.numblocks[2])]
+    for start in range(0, len(indices), blocks_in_flight):
+        batch = indices[start : start + blocks_in_flight]
+        values = dask.compute(*[blocks[i * array.numblocks[2] + j] for i, j in batch])
+        for (i, j), block in zip(batch, values):
+            window = Window(offsets[2][j], offsets[1][i], block.shape[2], block.shape[1])
+            dst.write(np.asarray(block, dtype=dtype), window=window)
 
 
 def write_raster(
@@ -163,11 +170,15 @@ def write_raster(
     tags: dict | None = None,
     nodata: float | None = float("nan"),
     dtype: str = "float32",
+    cog: bool = False,
+    creation_options: dict | None = None,
+    blocks_in_flight: int = 4,
 ) -> Path:
-    """Write a (band, y, x) DataArray as a tiled GeoTIFF with georeferencing and band metadata.
+    """Write a (band, y, x) DataArray as a tiled GeoTIFF (or COG) with georeferencing and band metadata.
 
-    The file is written under a temporary name in the target directory and renamed at the end,
-    so a failure or an interrupt never leaves a partial output or damages an existing one.
+    Dask-backed data is streamed block by block. The file is written under a temporary name in
+    the target directory and renamed at the end, so a failure or an interrupt never leaves a
+    partial output or damages an existing one. ``creation_options`` are GDAL's (``--co``).
     """
     path = check_output_path(path, overwrite)
     if data.sizes["band"] != len(sensor):
@@ -193,15 +204,32 @@ def write_raster(
     }
     if not profile["tiled"]:
         del profile["blockxsize"], profile["blockysize"]
-    with atomic_output(path, suffix=".tmp.tif") as tmp_name, warnings.catch_warnings():
-        warnings.simplefilter("ignore", NotGeoreferencedWarning)
-        with rasterio.open(tmp_name, "w", **profile) as dst:
-            _write_metadata(dst, sensor, tags or {})
-            array = data.transpose("band", "y", "x").data
-            if isinstance(array, dask.array.Array):
-                dask.array.store(array, _WindowWriter(dst), lock=threading.Lock())
-            else:
-                dst.write(np.asarray(array, dtype=dtype))
+    options = {k.upper(): v for k, v in (creation_options or {}).items()}
+    if not cog:
+        profile.update({k.lower(): v for k, v in options.items()})
+    def write_gtiff(target: str) -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            with rasterio.open(target, "w", **profile) as dst:
+                _write_metadata(dst, sensor, tags or {})
+                array = data.transpose("band", "y", "x").data
+                if isinstance(array, dask.array.Array):
+                    _stream_blocks(dst, array, dtype, blocks_in_flight)
+                else:
+                    dst.write(np.asarray(array, dtype=dtype))
+
+    if not cog:
+        with atomic_output(path, suffix=".tmp.tif") as tmp_name:
+            write_gtiff(tmp_name)
+        return path
+    # GDAL cannot write a COG window by window: stream a tiled GeoTIFF into a scratch folder
+    # beside the output, then copy it into a COG (the copy keeps the per-band IMAGERY metadata;
+    # rio-cogeo would drop it).
+    with atomic_output(path, suffix=".tmp.tif") as cog_name, \
+            tempfile.TemporaryDirectory(prefix=f".{path.name}.", dir=path.parent) as scratch:
+        plain = str(Path(scratch) / "stream.tif")
+        write_gtiff(plain)
+        rasterio.shutil.copy(plain, cog_name, driver="COG", **{"COMPRESS": "DEFLATE", "PREDICTOR": "YES", **options})
     return path
 
 

@@ -1,0 +1,130 @@
+"""`geossr upsample`: super-resolve scenes into GeoTIFF/COG, one file or a batch."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from geossr_cli.output import console, err_console, print_json
+
+
+def _creation_options(values: list[str]) -> dict:
+    from geossr.errors import GeossrError
+
+    options = {}
+    for item in values or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise GeossrError(f"--co expects KEY=VALUE, got {item!r}")
+        options[key.strip().upper()] = value.strip()
+    return options
+
+
+@contextlib.contextmanager
+def _scheduler(spec: str | None):
+    """``local:N`` starts a LocalCluster of N worker processes; an address joins a running one."""
+    if spec is None:
+        yield
+        return
+    from distributed import Client, LocalCluster
+
+    from geossr.errors import GeossrError
+
+    if spec.startswith("local:"):
+        try:
+            workers = int(spec.split(":", 1)[1])
+        except ValueError:
+            raise GeossrError(f"--scheduler local:N needs a worker count, got {spec!r}") from None
+        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+                Client(cluster):
+            yield
+        return
+    try:
+        client = Client(spec, timeout="10s")
+    except (OSError, TimeoutError) as exc:
+        raise GeossrError(f"no dask scheduler answers at {spec} within 10 s ({exc.__class__.__name__})") from None
+    with client:
+        yield
+
+
+def upsample(
+    inputs: list[Path] = typer.Argument(..., help="Scene(s): any GDAL raster."),
+    scale: float = typer.Option(..., "--scale", "-p", help="Spatial scale, 1-16 (fractional allowed)."),
+    sensor: str = typer.Option(..., "--sensor", "-s", help="Target bands: sensor name, .yaml file or grid:..."),
+    output: Path = typer.Option(None, "--output", "-o", help="Output file (one input)."),
+    out_dir: Path = typer.Option(None, "--out-dir", help="Output folder: INPUT_geossr.tif for each input."),
+    model: str = typer.Option("ssif", "--model", "-m", help="ssif, liif, fmnet or bicubic."),
+    weights: Path = typer.Option(None, "--weights", help="A checkpoint (.safetensors + .json card)."),
+    input_sensor: str = typer.Option(None, "--input-sensor", help="Sensor of the input bands if the file does not say."),
+    input_scale: float = typer.Option(None, "--input-scale", help="Multiply input values by this to get [0, 1]."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda[:N]."),
+    tile: int = typer.Option(256, "--tile", help="Output tile size in pixels (memory is bounded by it)."),
+    dtype: str = typer.Option("float32", "--dtype", help="float32 (NaN nodata) or uint16 (x10000, 65535 nodata)."),
+    precision: str = typer.Option("fp32", "--precision", help="fp32, bf16 or fp16 inference."),
+    cog: bool = typer.Option(False, "--cog", help="Write a Cloud-Optimized GeoTIFF."),
+    co: list[str] = typer.Option(None, "--co", help="GDAL creation option KEY=VALUE (repeatable)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing outputs."),
+    scheduler: str = typer.Option(None, "--scheduler", help="local:N or tcp://HOST:PORT (dask.distributed)."),
+    quicklook: Path = typer.Option(None, "--quicklook", help="Also save an RGB rendering (640/550/470 nm) as PNG."),
+    spectrum: tuple[str, Path] | None = typer.Option(
+        None, "--spectrum", help="COL,ROW OUT.png: input vs output spectrum at an input pixel."
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress or summary."),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
+) -> None:
+    """Super-resolve scenes: more bands and finer pixels, written as georeferenced GeoTIFF/COG."""
+    from geossr.errors import GeossrError
+    from geossr.scene.upsample import upsample_file
+    from geossr_cli.progress import dask_progress
+
+    if (output is None) == (out_dir is None):
+        raise GeossrError("give exactly one of -o/--output (one input) or --out-dir (any number of inputs)")
+    if output is not None and len(inputs) > 1:
+        raise GeossrError(f"-o takes one input, got {len(inputs)}; use --out-dir for a batch")
+    if out_dir is not None and not out_dir.is_dir():
+        raise GeossrError(f"output directory does not exist: {out_dir}")
+    options = _creation_options(co)
+    targets = [(path, output if output is not None else out_dir / f"{path.stem}_geossr.tif") for path in inputs]
+    results = []
+    with _scheduler(scheduler):
+        for source, target in targets:
+            try:
+                with dask_progress(f"{source.name} x{scale:g}", enabled=not (quiet or as_json)):
+                    summary = upsample_file(
+                        source, target, scale=scale, sensor=sensor, model=model,
+                        weights=str(weights) if weights else None, input_sensor=input_sensor,
+                        input_scale=input_scale, device=device, tile=tile, dtype=dtype, precision=precision,
+                        cog=cog, creation_options=options, overwrite=overwrite,
+                    )
+                if summary["status"] == "written" and (quicklook or spectrum):
+                    from geossr.scene.quicklook import plot_spectrum, save_quicklook
+
+                    if quicklook:
+                        save_quicklook(target, quicklook)
+                    if spectrum:
+                        plot_spectrum(source, target, spectrum[0], spectrum[1], input_sensor=input_sensor,
+                                      input_scale=summary["input_scale"])
+            except GeossrError as exc:
+                if len(targets) == 1:
+                    raise
+                summary = {"input": str(source), "output": str(target), "status": f"failed: {exc}"}
+                err_console.print(f"geossr: error: {source}: {exc}", markup=False, highlight=False)
+            for warning in summary.get("warnings", []):
+                err_console.print(f"geossr: warning: {warning}", markup=False, highlight=False)
+            results.append(summary)
+    failed = [r for r in results if r["status"].startswith("failed")]
+    if as_json:
+        print_json(results)
+    elif not quiet:
+        table = Table(title=f"geossr upsample x{scale:g} -> {sensor}")
+        for column in ("input", "output", "status", "size"):
+            table.add_column(column)
+        for r in results:
+            size = "x".join(map(str, r["output_size"])) if "output_size" in r else ""
+            table.add_row(r["input"], r["output"], r["status"], size)
+        console.print(table)
+    if failed:
+        raise typer.Exit(1)

@@ -1,0 +1,180 @@
+"""`geossr upsample` as a library call: one scene file in, one super-resolved GeoTIFF out.
+
+Choosing the model: ``--weights FILE`` (any checkpoint), ``--model bicubic`` (no weights), or the
+shipped weights of ``--model`` for the input sensor. The input is scaled to [0, 1] reflectance
+by ``input_scale`` (default: the file's GDAL band scale, or its REFLECTANCE_SCALE tag, else 1).
+
+A finished output carries a GEOSSR_REQUEST tag, a hash of everything that determines it (input
+file, sensors, scale, model and weights, output options). Rerunning the same request finds the
+tag and skips the file; since outputs are renamed into place only when complete, a file under
+the final name with the right tag is a finished one, even after ``kill -9`` mid-batch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import warnings
+from pathlib import Path
+
+import numpy as np
+import rasterio
+
+from geossr import __version__
+from geossr.device import resolve_device
+from geossr.errors import GeossrError
+from geossr.models import build
+from geossr.models.checkpoint import load_checkpoint
+from geossr.models.limits import check_band_range, check_scale
+from geossr.models.weights import installed_weights
+from geossr.scene.engine import PRECISIONS, upsample
+from geossr.scene.io import check_output_path, open_dataset, open_raster, write_raster
+from geossr.scene.simulate import resolve_input_sensor
+from geossr.spectral.bands import Sensor
+from geossr.spectral.sensors import load_sensor
+
+DTYPES = {"float32": (np.float32, float("nan")), "uint16": (np.uint16, 65535)}
+UINT16_SCALE = 10000  # uint16 output holds reflectance x 10000, as Sentinel-2 L2A does
+
+
+def choose_model(model_name: str, weights: str | None, input_sensor: Sensor):
+    """(model, card, weights label) for the request; a clear error when weights are missing."""
+    if weights is not None:
+        model, card = load_checkpoint(weights, expect_input_sensor=input_sensor)
+        return model, card, str(weights)
+    if model_name == "bicubic":
+        return build("bicubic", input_sensor=input_sensor), {}, "none"
+    for entry in installed_weights():
+        trained = build(**entry["card"]["model"]).input_sensor if entry["model"] == model_name else None
+        if trained is not None and len(trained) == len(input_sensor) and np.allclose(
+            trained.centers_nm, input_sensor.centers_nm, atol=1.0
+        ):
+            model, card = load_checkpoint(entry["path"])
+            return model, card, entry["name"]
+    raise GeossrError(
+        f"no shipped {model_name} weights for input sensor {input_sensor.name} ({len(input_sensor)} bands); "
+        f"pass --weights FILE (train one with `geossr train configs/...`) or use --model bicubic"
+    )
+
+
+def input_scale_of(path) -> float:
+    with open_dataset(path) as ds:
+        scales = {s for s in ds.scales if s not in (None, 1.0)}
+        if len(scales) == 1:
+            return float(scales.pop())
+        tag = ds.tags().get("REFLECTANCE_SCALE")
+        return float(tag) if tag else 1.0
+
+
+def request_key(**fields) -> str:
+    return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()[:32]
+
+
+def is_complete(path: Path, key: str) -> bool:
+    """A readable GeoTIFF carrying this request's key: a finished output of the same request."""
+    try:
+        with rasterio.open(path) as ds:
+            return ds.tags().get("GEOSSR_REQUEST") == key and ds.count > 0
+    except rasterio.errors.RasterioIOError:
+        return False
+
+
+def upsample_file(
+    input_path: str | Path,
+    output_path: str | Path,
+    *,
+    scale: float,
+    sensor: str | Sensor,
+    model: str = "ssif",
+    weights: str | None = None,
+    input_sensor: str | None = None,
+    input_scale: float | None = None,
+    device: str = "auto",
+    tile: int = 256,
+    dtype: str = "float32",
+    precision: str = "fp32",
+    cog: bool = False,
+    creation_options: dict | None = None,
+    overwrite: bool = False,
+) -> dict:
+    """Super-resolve one scene file; returns a summary (``status`` is "written" or "skipped")."""
+    check_scale(scale, None)
+    if dtype not in DTYPES:
+        raise GeossrError(f"--dtype must be one of {', '.join(DTYPES)}")
+    if precision not in PRECISIONS:
+        raise GeossrError(f"--precision must be one of {', '.join(PRECISIONS)}")
+    if tile < 16:
+        raise GeossrError(f"--tile must be at least 16 output pixels, got {tile}")
+    target = sensor if isinstance(sensor, Sensor) else load_sensor(sensor)
+    device = resolve_device(device)
+    output_path = Path(output_path)
+    data = open_raster(input_path)
+    source = resolve_input_sensor(input_path, input_sensor, data.sizes["band"])
+    net, card, weights_label = choose_model(model, weights, source)
+    factor = input_scale if input_scale is not None else input_scale_of(input_path)
+    stat = Path(input_path).stat()
+    key = request_key(input=str(Path(input_path).resolve()), size=stat.st_size, mtime=stat.st_mtime_ns,
+                      source=source.fingerprint, target=target.fingerprint, scale=scale, model=net.config,
+                      weights=weights_label, input_scale=factor, dtype=dtype, precision=precision, cog=cog,
+                      co=creation_options, version=__version__)
+    if output_path.exists() and not overwrite and is_complete(output_path, key):
+        return {"input": str(input_path), "output": str(output_path), "status": "skipped (already complete)"}
+    check_output_path(output_path, overwrite)
+    cleanup_stale_temporaries(output_path)
+    training = card.get("training", {})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        check_scale(scale, training.get("scale_range"))
+        check_band_range(target.intervals_nm, training.get("spectral_range_nm"))
+    if net.fixed_intervals_nm is not None and (
+        net.fixed_intervals_nm.shape != target.intervals_nm.shape
+        or not np.allclose(net.fixed_intervals_nm, target.intervals_nm, atol=0.5)
+    ):
+        raise GeossrError(f"--model {net.name} produces only the {len(net.fixed_intervals_nm)} bands it was "
+                          f"trained for, not {target.name}; use ssif for other band sets")
+    out = upsample(data * factor, scale, target, net.to(device), tile=tile, device=device, precision=precision)
+    numpy_dtype, nodata = DTYPES[dtype]
+    if dtype == "uint16":
+        scaled = (out * UINT16_SCALE).clip(0, nodata - 1).round()
+        out = scaled.where(~np.isnan(out), nodata).astype(numpy_dtype)
+    tags = {
+        "GEOSSR_MODEL": net.name,
+        "GEOSSR_WEIGHTS": weights_label,
+        "GEOSSR_SCALE": f"{scale:g}",
+        "GEOSSR_SOURCE": Path(input_path).name,
+        "GEOSSR_SOURCE_SENSOR": source.name,
+        "GEOSSR_REQUEST": key,
+    }
+    if dtype == "uint16":
+        tags["REFLECTANCE_SCALE"] = f"{1 / UINT16_SCALE:g}"
+    with open_dataset(input_path) as ds:
+        if "GEOREFERENCING" in ds.tags():
+            tags["GEOREFERENCING"] = ds.tags()["GEOREFERENCING"]
+    write_raster(out, output_path, target, overwrite=True, tags=tags, nodata=nodata, dtype=dtype, cog=cog,
+                 creation_options=creation_options)
+    return {
+        "input": str(input_path),
+        "output": str(output_path),
+        "status": "written",
+        "model": net.name,
+        "weights": weights_label,
+        "input_sensor": source.name,
+        "sensor": target.name,
+        "bands": len(target),
+        "scale": scale,
+        "input_scale": factor,
+        "input_size": [data.sizes["y"], data.sizes["x"]],
+        "output_size": [out.sizes["y"], out.sizes["x"]],
+        "warnings": [str(w.message) for w in caught],
+    }
+
+
+def cleanup_stale_temporaries(output_path: Path) -> None:
+    """Remove temporaries a killed run left beside ``output_path`` (they are never under its name)."""
+    for stale in output_path.parent.glob(f".{output_path.name}.*"):
+        if stale.is_dir():
+            shutil.rmtree(stale, ignore_errors=True)
+        else:
+            stale.unlink(missing_ok=True)
+
