@@ -1,0 +1,166 @@
+"""The scene engine and `geossr upsample`: seam-free tiles, geometry, metadata, nodata, bad input."""
+
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import rasterio
+import torch
+from affine import Affine
+
+from geossr.models import build
+from geossr.models.checkpoint import save_checkpoint
+from geossr.scene.engine import upsample
+from geossr.scene.io import open_raster
+from geossr.scene.simulate import integrate_bands, simulate
+from geossr.spectral.integration import response_matrix
+from geossr.spectral.sensors import load_sensor
+
+IKONOS = "ikonos:blue,green,red,nir"
+TINY = {"encoder": {"name": "edsr-baseline", "width": 8, "blocks": 2}, "pixel_hidden": [16]}
+
+
+@pytest.fixture(scope="module")
+def ikonos_scene(rosis_example):
+    """Real ROSIS spectra seen by IKONOS, cut to 61 x 77 so that no size is round."""
+    data = open_raster(rosis_example)
+    ms = integrate_bands(data, response_matrix(load_sensor("rosis"), load_sensor(IKONOS)))
+    return ms.isel(y=slice(0, 61), x=slice(0, 77))
+
+
+MODELS = {
+    "bicubic": lambda: build("bicubic", input_sensor=IKONOS),
+    "ssif": lambda: build("ssif", input_sensor=IKONOS, variant="RF-GS", pixel_dim=16, **TINY),
+    "liif": lambda: build("liif", input_sensor=IKONOS, output_sensor="grid:430:860:20", **TINY),
+    "fmnet": lambda: build("fmnet", input_sensor=IKONOS, output_sensor="grid:430:860:20", filters=8),
+}
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+@pytest.mark.parametrize("scale", [2.5, 3.0])
+def test_tiles_equal_whole_scene_inference(ikonos_scene, name, scale):
+    torch.manual_seed(0)
+    model = MODELS[name]()
+    target = load_sensor("grid:430:860:20")
+    whole = upsample(ikonos_scene, scale, target, model, tile=10_000).values
+    tiled = upsample(ikonos_scene, scale, target, model, tile=37).values  # 37 cuts through odd places
+    assert whole.shape == (20, int(61 * scale), int(77 * scale))
+    assert np.abs(whole - tiled).max() < 1e-5
+
+
+def test_whole_scene_path_equals_the_model_on_the_full_image(ikonos_scene):
+    # At an integer scale the engine's grid is the model's own grid over the whole input.
+    model = MODELS["ssif"]()
+    target = load_sensor("grid:430:860:20")
+    engine = upsample(ikonos_scene, 3, target, model, tile=48).values
+    with torch.no_grad():
+        lr = torch.from_numpy(ikonos_scene.values)[None]
+        direct = model.eval()(lr, (183, 231), torch.tensor(target.intervals_nm, dtype=torch.float32))[0].numpy()
+    assert np.abs(engine - direct).max() < 1e-5
+
+
+def test_output_geometry_keeps_the_upper_left_corner(ikonos_scene):
+    out = upsample(ikonos_scene, 2.5, load_sensor("rosis"), MODELS["bicubic"]())
+    assert out.rio.transform() == ikonos_scene.rio.transform() @ Affine.scale(1 / 2.5)
+    assert out.rio.crs == ikonos_scene.rio.crs
+    assert out["wavelength_nm"].values == pytest.approx(load_sensor("rosis").centers_nm)
+
+
+def test_nodata_is_kept_and_does_not_spread(ikonos_scene):
+    data = ikonos_scene.copy(data=ikonos_scene.values.copy())
+    data.values[:, 20:30, 40:50] = np.nan
+    out = upsample(data, 2, load_sensor("grid:430:860:8"), MODELS["bicubic"]()).values
+    assert np.all(np.isnan(out[:, 40:60, 80:100]))
+    assert np.all(np.isfinite(out[:, :40])) and np.all(np.isfinite(out[:, 60:]))
+    assert np.all(np.isfinite(out[:, 40:60, :80])) and np.all(np.isfinite(out[:, 40:60, 100:]))
+
+
+def geossr(*args, cwd):
+    exe = shutil.which("geossr")
+    command = [exe] if exe else [sys.executable, "-c", "from geossr_cli.main import main; main()"]
+    return subprocess.run([*command, *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def ms_file(rosis_example, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("ms")
+    simulate(rosis_example, IKONOS, folder / "ms.tif", scale=2)
+    return folder / "ms.tif"
+
+
+def test_cli_writes_georeferenced_cog_with_wavelengths(ms_file, tmp_path):
+    result = geossr("upsample", ms_file, "--scale", "2", "--sensor", "rosis", "--model", "bicubic", "-o", "sr.tif",
+                    "--cog", "--co", "BLOCKSIZE=128", "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    (summary,) = json.loads(result.stdout)
+    assert summary["status"] == "written" and summary["output_size"] == [100, 100]
+    with rasterio.open(ms_file) as src, rasterio.open(tmp_path / "sr.tif") as out:
+        assert out.tags(ns="IMAGE_STRUCTURE").get("LAYOUT") == "COG"
+        assert out.block_shapes[0] == (128, 128)
+        assert out.crs == src.crs and out.transform == src.transform @ Affine.scale(0.5)
+        assert out.count == 102 and out.descriptions[11].startswith("rosis b012")
+        assert "CENTRAL_WAVELENGTH_UM" in out.tags(12, ns="IMAGERY")
+        tags = out.tags()
+        assert tags["GEOSSR_MODEL"] == "bicubic" and tags["GEOSSR_SCALE"] == "2" and "GEOSSR_VERSION" in tags
+        assert np.isnan(out.nodata)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sr.tif"]
+
+
+def test_cli_uint16_output_and_weights(ms_file, tmp_path):
+    weights = save_checkpoint(build("ssif", input_sensor=IKONOS, pixel_dim=16, **TINY), tmp_path / "w")
+    result = geossr("upsample", ms_file, "-p", "1.5", "-s", "grid:430:860:10", "--weights", weights, "-o", "sr.tif",
+                    "--dtype", "uint16", "--tile", "32", "-q", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    with rasterio.open(tmp_path / "sr.tif") as out:
+        assert out.dtypes[0] == "uint16" and out.nodata == 65535 and out.shape == (75, 75)
+        assert out.tags()["REFLECTANCE_SCALE"] == "0.0001" and out.tags()["GEOSSR_WEIGHTS"] == str(weights)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["absent.tif", "-p", "2", "-s", "rosis", "-o", "o.tif"], "input not found"),
+        (["{ms}", "-p", "0", "-s", "rosis", "-o", "o.tif"], "scale must be a number in [1, 16]"),
+        (["{ms}", "-p", "17", "-s", "rosis", "-o", "o.tif"], "scale must be a number in [1, 16]"),
+        (["{ms}", "-p", "2", "-s", "rosiss", "-o", "o.tif"], "did you mean rosis"),
+        (["{ms}", "-p", "2", "-s", "rosis", "-o", "o.tif", "--input-sensor", "nikon_d700"], "has 4 bands"),
+        (["{ms}", "-p", "2", "-s", "rosis", "-o", "nodir/o.tif", "--model", "bicubic"], "does not exist"),
+        (["{ms}", "-p", "2", "-s", "rosis", "-o", "o.tif"], "no shipped ssif weights"),
+        (["{ms}", "-p", "2", "-s", "rosis", "-o", "o.tif", "--weights", "w.safetensors"], "weights not found"),
+        (["{ms}", "-p", "2", "-s", "rosis", "-o", "o.tif", "--model", "bicubic", "--device", "cuda"], "no CUDA"),
+        (["{ms}", "-p", "2", "-s", "rosis", "-o", "o.tif", "--model", "bicubic", "--dtype", "int8"], "--dtype"),
+        (["{ms}", "{ms}", "-p", "2", "-s", "rosis", "-o", "o.tif"], "-o takes one input"),
+    ],
+)
+def test_cli_bad_input(ms_file, tmp_path, args, message):
+    if torch.cuda.is_available() and "cuda" in args:
+        pytest.skip("this machine has a GPU")
+    args = [a.format(ms=ms_file) for a in args]
+    result = geossr("upsample", *args, cwd=tmp_path)
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode != 0 and len(lines) == 1 and message in lines[0], result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_refuses_weights_for_another_sensor(ms_file, tmp_path):
+    weights = save_checkpoint(build("ssif", input_sensor="nikon_d700", pixel_dim=16, **TINY), tmp_path / "rgb")
+    result = geossr("upsample", ms_file, "-p", "2", "-s", "rosis", "--weights", weights, "-o", "o.tif", cwd=tmp_path)
+    assert result.returncode != 0 and "trained for input sensor nikon_d700" in result.stderr
+    assert not (tmp_path / "o.tif").exists()
+
+
+def test_all_nodata_input_gives_all_nodata_output(ms_file, tmp_path):
+    with rasterio.open(ms_file) as src:
+        profile = src.profile | {"nodata": -1.0}
+        blank = tmp_path / "blank.tif"
+        with rasterio.open(blank, "w", **profile) as dst:
+            dst.write(np.full((src.count, src.height, src.width), -1.0, dtype=np.float32))
+            dst.update_tags(ns="GEOSSR", **src.tags(ns="GEOSSR"))
+    result = geossr("upsample", blank, "-p", "2", "-s", "grid:430:860:5", "--model", "bicubic", "-o", "o.tif",
+                    "-q", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    with rasterio.open(tmp_path / "o.tif") as out:
+        assert np.all(np.isnan(out.read()))
