@@ -111,9 +111,9 @@ def upsample(
                 if len(targets) == 1:
                     raise
                 summary = {"input": str(source), "output": str(target), "status": f"failed: {exc}"}
-                err_console.print(f"geossr: error: {source}: {exc}", markup=False, highlight=False)
+                err_console.print(f"geossr: error: {source}: {exc}", markup=False, highlight=False, soft_wrap=True)
             for warning in summary.get("warnings", []):
-                err_console.print(f"geossr: warning: {warning}", markup=False, highlight=False)
+                err_console.print(f"geossr: warning: {warning}", markup=False, highlight=False, soft_wrap=True)
             results.append(summary)
     failed = [r for r in results if r["status"].startswith("failed")]
     if as_json:

@@ -13,7 +13,7 @@ from geossr.scene.io import check_output_path, open_dataset, open_raster, read_s
 from geossr.scene.resample import antialias_sigma, downsample
 from geossr.spectral.bands import Sensor
 from geossr.spectral.integration import DEFAULT_COVERAGE_TOLERANCE, response_matrix
-from geossr.spectral.sensors import load_sensor
+from geossr.spectral.sensors import available_sensors, load_sensor
 
 
 def resolve_input_sensor(path: str | Path, input_sensor: str | None, band_count: int) -> Sensor:
@@ -27,13 +27,27 @@ def resolve_input_sensor(path: str | Path, input_sensor: str | None, band_count:
         if sensor is None:
             raise SensorError(
                 f"{path} declares no band wavelengths; name its sensor with --input-sensor "
-                "(see `geossr sensors list`, or give a sensor file or grid:START:STOP:N)"
+                f"({_sensor_hint(path, band_count)})"
             )
     if len(sensor) != band_count:
         raise SensorError(
             f"{path} has {band_count} bands but {origin} defines {len(sensor)} ({sensor.name})"
         )
     return sensor
+
+
+def _sensor_hint(path, band_count: int) -> str:
+    """Shipped sensors (or band subsets of them) that could describe this file's bands."""
+    with open_dataset(path) as dataset:
+        descriptions = [d for d in dataset.descriptions if d]
+    for name in available_sensors():
+        names = load_sensor(name).band_names
+        if len(descriptions) == band_count and all(d in names for d in descriptions):
+            return f"its band names suggest --input-sensor {name}:{','.join(descriptions)}"
+    same_count = [n for n in available_sensors() if len(load_sensor(n)) == band_count]
+    choices = ", ".join(same_count) if same_count else "none shipped"
+    return f"shipped sensors with {band_count} bands: {choices}; any sensor accepts NAME:BAND,BAND,... " \
+           "a .yaml file or grid:START:STOP:N"
 
 
 def integrate_bands(data: xr.DataArray, matrix: np.ndarray) -> xr.DataArray:

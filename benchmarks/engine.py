@@ -1,0 +1,720 @@
+"""Scene-engine benchmark: tiled engine vs whole-image inference on mosaics of real CAVE scenes.
+
+    geossr train configs/ssif_rf-uf_cave_cpu.yaml            # once: makes runs/.../model.safetensors
+    python benchmarks/engine.py --weights runs/ssif_rf-uf_cave_cpu/model.safetensors \
+        --data ../shared/data --out benchmarks/results/engine
+
+Scenes. The CAVE test cubes (fake_and_real_peppers, pompoms, real_and_fake_apples; 31 bands,
+512 x 512) are integrated to the Nikon D700 bands (``geossr.data.spectral_matrix``) and reduced
+to BASE x BASE input pixels with the training degradation (``geossr.data.spatial_downsample``).
+Mosaics of 1x, 4x and 16x the area of one base scene (1x1, 2x2 and 4x4 scenes, alternate ones
+mirrored) are written as float32 GeoTIFFs in the D700 bands (``geossr.scene.io.write_raster``)
+into a temporary folder. Output: SCALE x larger, in the bands of ``--sensor``.
+
+Measurements (each one in a fresh Python process, so its peak RSS is its own; all in one run,
+so ratios compare like with like on a noisy machine):
+
+1. throughput (output pixels x bands / s, end to end: model load, read, compute, write) and peak
+   RSS (``getrusage`` of that process) of (a) ``geossr.scene.upsample.upsample_file`` (tiled,
+   dask's default threaded scheduler) and (b) a whole-image reference: the encoder over the
+   whole input, LIIF batched querying of every output pixel (``model(lr, out_size, intervals)``,
+   the model's ``query_chunk``), the result held in memory and written with rasterio;
+2. the model's FLOP rate on one interior tile (``torch.utils.flop_counter.FlopCounterMode``)
+   against this machine's peak measured in the same process (2048^2 fp32 matmul, 64->64 3x3
+   conv in NCHW and channels_last), and where a tile's time goes;
+3. dask.distributed LocalCluster with 1 and 2 worker processes (1 thread each, torch 1 thread)
+   vs the default threaded scheduler, on the 4x mosaic;
+4. bf16 / fp16 autocast vs fp32 (``precision`` of the engine) on the 1x scene.
+
+Writes OUT.md and OUT.json. Training jobs running at the same time skew every number: by
+default the script waits (up to ``--wait-idle`` s) until no ``geossr train`` process runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import math
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+RESULT_MARK = "GEOSSR_BENCH_RESULT "
+SIZES = (1, 4, 16)
+
+
+# --------------------------------------------------------------------------------------------
+# helpers shared by parent and children
+
+
+def rss_bytes() -> int:
+    import psutil
+
+    return psutil.Process().memory_info().rss
+
+
+def peak_rss_bytes() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: kilobytes
+
+
+def mib(n: float) -> float:
+    return n / 2**20
+
+
+def geotiff_profile(height: int, width: int, count: int) -> dict:
+    """The profile write_raster uses for float32 output (deflate, predictor 3, 256 tiles)."""
+    block = 256 if min(height, width) >= 256 else 16 * max(1, min(height, width) // 16)
+    return {"driver": "GTiff", "width": width, "height": height, "count": count, "dtype": "float32",
+            "nodata": float("nan"), "compress": "deflate", "predictor": 3, "interleave": "band",
+            "tiled": True, "blockxsize": block, "blockysize": block, "BIGTIFF": "IF_SAFER"}
+
+
+def warm_up(model, intervals) -> None:
+    """One tiny forward pass: one-time library initialisation stays out of the timings."""
+    import torch
+
+    with torch.no_grad():
+        model(torch.rand(1, model.input_bands, 16, 16), (32, 32), intervals)
+
+
+def emit(result: dict) -> None:
+    print(RESULT_MARK + json.dumps(result), flush=True)
+
+
+# --------------------------------------------------------------------------------------------
+# children: one measurement each, in a fresh process
+
+
+def child_tiled(p: dict) -> dict:
+    import torch
+
+    from geossr.models.checkpoint import load_checkpoint
+    from geossr.scene.upsample import upsample_file
+    from geossr.spectral.sensors import load_sensor
+
+    if p.get("torch_threads"):
+        torch.set_num_threads(p["torch_threads"])
+    baseline = rss_bytes()
+    model, _ = load_checkpoint(p["weights"])
+    warm_up(model.eval(), torch.as_tensor(load_sensor(p["sensor"]).intervals_nm, dtype=torch.float32))
+    del model
+    start = time.perf_counter()
+    summary = upsample_file(p["input"], p["output"], scale=p["scale"], sensor=p["sensor"], weights=p["weights"],
+                            tile=p["tile"], precision=p.get("precision", "fp32"), device="cpu", overwrite=True)
+    elapsed = time.perf_counter() - start
+    return {"seconds": elapsed, "peak_rss": peak_rss_bytes(), "baseline_rss": baseline,
+            "output_size": summary["output_size"], "bands": summary["bands"],
+            "torch_threads": torch.get_num_threads(), "warnings": summary["warnings"]}
+
+
+def child_reference(p: dict) -> dict:
+    import numpy as np
+    import rasterio
+    import torch
+
+    import geossr.scene.upsample  # noqa: F401  (same imports as the tiled child: same baseline RSS)
+    from geossr.models.checkpoint import load_checkpoint
+    from geossr.spectral.sensors import load_sensor
+
+    baseline = rss_bytes()
+    sensor = load_sensor(p["sensor"])
+    intervals = torch.as_tensor(sensor.intervals_nm, dtype=torch.float32)
+    model, _ = load_checkpoint(p["weights"])
+    warm_up(model.eval(), intervals)
+    start = time.perf_counter()
+    model, _ = load_checkpoint(p["weights"])
+    model.eval()
+    with rasterio.open(p["input"]) as src:
+        lr = src.read().astype(np.float32)
+        transform = src.transform
+    height, width = lr.shape[1:]
+    out_size = (math.floor(height * p["scale"] + 1e-9), math.floor(width * p["scale"] + 1e-9))
+    with torch.no_grad():
+        out = model(torch.from_numpy(lr)[None], out_size, intervals)[0].numpy()
+    profile = geotiff_profile(out_size[0], out_size[1], len(sensor))
+    profile["transform"] = transform * transform.scale(1 / p["scale"])
+    with rasterio.open(p["output"], "w", **profile) as dst:
+        dst.write(out)
+    elapsed = time.perf_counter() - start
+    return {"seconds": elapsed, "peak_rss": peak_rss_bytes(), "baseline_rss": baseline,
+            "output_size": list(out_size), "bands": len(sensor), "torch_threads": torch.get_num_threads(),
+            "query_chunk": model.query_chunk}
+
+
+def _time(fn, repeats: int = 3, min_seconds: float = 0.0) -> float:
+    """Median seconds of one call of ``fn`` (after one untimed call)."""
+    fn()
+    times = []
+    while len(times) < repeats or sum(times) < min_seconds:
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def child_flops(p: dict) -> dict:
+    import numpy as np
+    import rasterio
+    import torch
+    from rasterio.windows import Window
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from geossr.models.checkpoint import load_checkpoint
+    from geossr.scene.engine import Geometry, input_window, render_tile
+    from geossr.spectral.sensors import load_sensor
+
+    torch.manual_seed(0)
+    result = {"torch_threads": torch.get_num_threads()}
+
+    # --- this machine's peak, same process, same threads
+    peaks = {}
+    n = 2048
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    peaks["matmul 2048^2 fp32"] = 2 * n**3 / _time(lambda: a @ b, 5, 2.0)
+    a16, b16 = a.bfloat16(), b.bfloat16()
+    peaks["matmul 2048^2 bf16"] = 2 * n**3 / _time(lambda: a16 @ b16, 5, 2.0)
+    side = 128
+    conv = torch.nn.Conv2d(64, 64, 3, padding=1).eval()
+    x = torch.randn(1, 64, side, side)
+    conv_flops = 2 * 64 * 64 * 9 * side * side
+    with torch.no_grad():
+        peaks["conv3x3 64->64 fp32 NCHW"] = conv_flops / _time(lambda: conv(x), 5, 2.0)
+        conv_cl, x_cl = conv.to(memory_format=torch.channels_last), x.to(memory_format=torch.channels_last)
+        peaks["conv3x3 64->64 fp32 channels_last"] = conv_flops / _time(lambda: conv_cl(x_cl), 5, 2.0)
+    fp32_peak_name = max((k for k in peaks if "fp32" in k), key=peaks.get)
+    result["peaks_flops"] = peaks
+    result["fp32_peak_name"] = fp32_peak_name
+    result["fp32_peak"] = peaks[fp32_peak_name]
+    result["bf16_peak"] = peaks["matmul 2048^2 bf16"]
+
+    # --- one interior tile of the largest mosaic, exactly as the engine cuts it
+    model, _ = load_checkpoint(p["weights"])
+    model.eval()
+    sensor = load_sensor(p["sensor"])
+    intervals = sensor.intervals_nm
+    intervals_t = torch.as_tensor(intervals, dtype=torch.float32)
+    with rasterio.open(p["input"]) as src:
+        geometry = Geometry(src.height, src.width, float(p["scale"]))
+        tile = p["tile"]
+        i0 = j0 = tile if geometry.out_height >= 3 * tile else 0  # interior when there is one
+        bounds = (i0, min(i0 + tile, geometry.out_height), j0, min(j0 + tile, geometry.out_width))
+        in_halo, out_halo = model.halo(geometry.cell)
+        extended, (r0, r1, c0, c1) = input_window(geometry, bounds, in_halo, out_halo)
+
+        def read_window():
+            return src.read(window=Window(c0, r0, c1 - c0, r1 - r0)).astype(np.float32)
+
+        t_read = _time(read_window, 5)
+        window = read_window()
+    result["tile"] = {"bounds": bounds, "input_window": [r0, r1, c0, c1], "output_pixels":
+                      (bounds[1] - bounds[0]) * (bounds[3] - bounds[2]), "bands": len(sensor)}
+
+    def run_tile(precision="fp32"):
+        return render_tile(model, window, (r0, c0), extended, bounds, geometry, intervals, "cpu", precision)
+
+    t_tile = _time(run_tile, 3)
+    t_tile_bf16 = _time(lambda: run_tile("bf16"), 3)
+    out = run_tile()
+
+    with tempfile.TemporaryDirectory() as scratch:
+        def write_tile():
+            profile = geotiff_profile(out.shape[1], out.shape[2], out.shape[0])
+            with rasterio.open(Path(scratch) / "tile.tif", "w", **profile) as dst:
+                dst.write(out)
+
+        t_write = _time(write_tile, 3)
+
+    # --- FLOPs of one tile (what FlopCounterMode counts: matmuls and convolutions)
+    e0, e1, f0, f1 = extended
+    rows = torch.from_numpy(geometry.centres(e0, e1) - r0)
+    cols = torch.from_numpy(geometry.centres(f0, f1) - c0)
+    lr = torch.from_numpy(window)[None]
+    counter = FlopCounterMode(display=False)
+    with torch.no_grad(), counter:
+        model.render(lr, rows, cols, intervals_t, geometry.cell)
+    by_module = {k: sum(v.values()) for k, v in counter.get_flop_counts().items()}
+    total = counter.get_total_flops()
+    root = type(model).__name__
+
+    def module_flops(name):  # render() is not forward(): the tracker may name children as roots
+        module = getattr(model, name)
+        return by_module.get(f"{root}.{name}", by_module.get(type(module).__name__, 0))
+
+    encoder_flops, pixel_flops = module_flops("encoder"), module_flops("pixel_mlp")
+    flops = {"total": total, "encoder": encoder_flops, "pixel decoder": pixel_flops,
+             "spectral decoder": total - encoder_flops - pixel_flops}
+
+    # --- where the time goes: the stages of ImplicitSuperResolver.render, timed one by one
+    with torch.no_grad():
+        t_encode = _time(lambda: model.encode(lr), 3)
+        feat = model.encode(lr)
+        pos = torch.stack(torch.meshgrid(rows, cols, indexing="ij"), dim=-1).reshape(1, -1, 2)
+        cells = torch.tensor(geometry.cell, dtype=torch.float64).expand_as(pos)
+        chunk = model.query_chunk
+        starts = range(0, pos.shape[1], chunk)
+        t_bands = _time(lambda: model.prepare_bands(intervals_t), 3)
+        bands = model.prepare_bands(intervals_t)
+
+        def pixel_all():
+            return [model.pixel_features(feat, pos[:, s:s + chunk], cells[:, s:s + chunk]) for s in starts]
+
+        t_pixel = _time(pixel_all, 3)
+        pixels = pixel_all()
+        t_decode = _time(lambda: [model.decode_bands(px, bands) for px in pixels], 3)
+        # The pixel MLP's GEMMs alone, on inputs of the same shapes (4 ensemble members per chunk):
+        # the rest of pixel_features is gathering, concatenation and blending.
+        mlp_in = [torch.randn(1, min(chunk, pos.shape[1] - s), model.pixel_mlp.layers[0].in_features) for s in starts]
+        t_mlp = _time(lambda: [model.pixel_mlp(z) for z in mlp_in for _ in range(4 if model.local_ensemble else 1)], 3)
+    stages = {"read input window (rasterio)": t_read, "encoder": t_encode, "pixel decoder (LIIF)": t_pixel,
+              "  of which pixel-MLP GEMMs": t_mlp, "spectral decoder (prepare + decode)": t_bands + t_decode,
+              "write tile (rasterio, deflate)": t_write}
+    stages["render_tile other (nodata fill, crop, copies)"] = max(0.0, t_tile - t_encode - t_pixel - t_bands - t_decode)
+    result.update({
+        "flops": flops, "flops_by_module": by_module,
+        "tile_seconds": t_tile, "tile_seconds_bf16": t_tile_bf16,
+        "tile_seconds_with_io": t_tile + t_read + t_write,
+        "stage_seconds": stages,
+        "stage_flop_rate": {"encoder": encoder_flops / t_encode, "pixel decoder (LIIF)": pixel_flops / t_pixel,
+                            "  of which pixel-MLP GEMMs": pixel_flops / t_mlp,
+                            "spectral decoder (prepare + decode)": flops["spectral decoder"] / (t_bands + t_decode)},
+        "achieved_flops": total / t_tile,
+        "achieved_flops_with_io": total / (t_tile + t_read + t_write),
+        "achieved_flops_bf16": total / t_tile_bf16,
+    })
+    result["fraction_of_fp32_peak"] = result["achieved_flops"] / result["fp32_peak"]
+    result["fraction_of_bf16_peak_bf16"] = result["achieved_flops_bf16"] / result["bf16_peak"]
+    return result
+
+
+def child_scaling(p: dict) -> dict:
+    """Default threaded scheduler vs LocalCluster with 1 and 2 workers, interleaved rounds."""
+    import dask
+    import torch
+    from distributed import Client, LocalCluster
+
+    from geossr.scene.upsample import upsample_file
+
+    def run(path, output):
+        start = time.perf_counter()
+        upsample_file(path, output, scale=p["scale"], sensor=p["sensor"], weights=p["weights"],
+                      tile=p["tile"], device="cpu", overwrite=True)
+        return time.perf_counter() - start
+
+    out_dir = Path(p["out_dir"])
+    times: dict[str, list[float]] = {}
+    notes: dict[str, str] = {}
+    default_threads = torch.get_num_threads()
+    for _ in range(p["repeats"]):
+        # dask's default scheduler for arrays: a thread pool of os.cpu_count() threads, torch's own
+        # intra-op threads (default: one per core) inside each task.
+        torch.set_num_threads(default_threads)
+        label = f"threaded (default; {dask.system.CPU_COUNT} dask threads, torch {default_threads} threads)"
+        run(p["warm_input"], out_dir / "warm.tif")
+        times.setdefault(label, []).append(run(p["input"], out_dir / "threaded.tif"))
+        torch.set_num_threads(1)
+        label = f"threaded ({dask.system.CPU_COUNT} dask threads, torch 1 thread)"
+        times.setdefault(label, []).append(run(p["input"], out_dir / "threaded1.tif"))
+        torch.set_num_threads(default_threads)
+        for workers in (1, 2):
+            label = f"LocalCluster {workers} worker{'s' if workers > 1 else ''} (processes, 1 thread, torch 1 thread)"
+            with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+                    Client(cluster) as client:
+                client.run(torch.set_num_threads, 1)
+                notes[label] = f"worker torch threads: {sorted(set(client.run(torch.get_num_threads).values()))}"
+                run(p["warm_input"], out_dir / f"warm{workers}.tif")  # workers import torch, geossr
+                times.setdefault(label, []).append(run(p["input"], out_dir / f"cluster{workers}.tif"))
+    return {"seconds": times, "notes": notes}
+
+
+def child_precision(p: dict) -> dict:
+    import numpy as np
+    import rasterio
+    import torch
+
+    from geossr.scene.upsample import upsample_file
+
+    out_dir = Path(p["out_dir"])
+    result = {}
+    for precision in ("fp32", "bf16", "fp16"):
+        output = out_dir / f"precision_{precision}.tif"
+        try:
+            times = []
+            for _ in range(p["repeats"] + 1):  # the first call is a warm-up (kernel selection)
+                start = time.perf_counter()
+                upsample_file(p["input"], output, scale=p["scale"], sensor=p["sensor"], weights=p["weights"],
+                              tile=p["tile"], precision=precision, device="cpu", overwrite=True)
+                times.append(time.perf_counter() - start)
+            with rasterio.open(output) as src:
+                values = src.read()
+            result[precision] = {"seconds": min(times[1:]), "all_seconds": times, "output": str(output),
+                                 "finite": bool(np.isfinite(values).all())}
+        except Exception as exc:  # noqa: BLE001 - reported, not hidden
+            result[precision] = {"error": f"{type(exc).__name__}: {exc}"}
+    with rasterio.open(result["fp32"]["output"]) as src:
+        reference = src.read().astype(np.float64)
+    for precision, entry in result.items():
+        if "error" in entry or precision == "fp32":
+            continue
+        with rasterio.open(entry["output"]) as src:
+            values = src.read().astype(np.float64)
+        diff = values - reference
+        mse = float(np.nanmean(diff**2))
+        entry.update({"max_abs_error": float(np.nanmax(np.abs(diff))), "rmse": math.sqrt(mse),
+                      "psnr_vs_fp32_db": 10 * math.log10(1.0 / mse) if mse > 0 else float("inf"),
+                      "fp32_output_range": [float(reference.min()), float(reference.max())]})
+    result["torch_threads"] = torch.get_num_threads()
+    result["cpu_capability"] = torch.backends.cpu.get_cpu_capability()
+    return result
+
+
+CHILDREN = {"tiled": child_tiled, "reference": child_reference, "flops": child_flops,
+            "scaling": child_scaling, "precision": child_precision}
+
+
+def run_child(kind: str, timeout: float = 1800, **params) -> dict:
+    command = [sys.executable, str(Path(__file__).resolve()), "--child", kind, json.dumps(params)]
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+    for line in reversed(proc.stdout.splitlines()):
+        if line.startswith(RESULT_MARK):
+            return json.loads(line[len(RESULT_MARK):])
+    raise RuntimeError(f"{kind} measurement failed (exit {proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+
+
+# --------------------------------------------------------------------------------------------
+# parent: scenes, orchestration, report
+
+
+def training_processes() -> list[str]:
+    import psutil
+
+    found = []
+    for proc in psutil.process_iter(["pid", "cmdline"]):
+        cmdline = " ".join(proc.info["cmdline"] or [])
+        if "geossr train" in cmdline or ("geossr" in cmdline and " train " in f"{cmdline} "):
+            if proc.info["pid"] != os.getpid():
+                found.append(f"{proc.info['pid']}: {cmdline}")
+    return found
+
+
+def wait_until_idle(limit: float) -> list[str]:
+    deadline = time.time() + limit
+    while (busy := training_processes()) and time.time() < deadline:
+        print(f"waiting for training to finish: {busy[0]}", flush=True)
+        time.sleep(15)
+    return training_processes()
+
+
+def build_scenes(data_root: Path, base: int, sizes, folder: Path) -> dict[int, Path]:
+    """Mosaics of the CAVE test scenes in the D700 bands, BASE x BASE input pixels per scene."""
+    import numpy as np
+    import torch
+    import xarray as xr
+    from affine import Affine
+
+    from geossr.data import load_cave, spatial_downsample, spectral_matrix
+    from geossr.scene.io import write_raster
+    from geossr.spectral.sensors import load_sensor
+
+    d700 = load_sensor("nikon_d700")
+    scenes = []
+    for cube in load_cave(data_root / "cave", "test"):
+        rgb = torch.tensordot(spectral_matrix(cube.sensor, d700), torch.from_numpy(cube.data), dims=1)
+        scenes.append(spatial_downsample(rgb[None], (base, base))[0].clamp(0, 1).numpy())
+    paths = {}
+    for size in sizes:
+        k = math.isqrt(size)
+        assert k * k == size, "mosaic sizes must be squares (1, 4, 16, ...)"
+        rows = []
+        for i in range(k):
+            row = []
+            for j in range(k):
+                block = scenes[(i * k + j) % len(scenes)]
+                block = block[:, ::-1, :] if i % 2 else block
+                block = block[:, :, ::-1] if j % 2 else block
+                row.append(block)
+            rows.append(np.concatenate(row, axis=2))
+        mosaic = np.ascontiguousarray(np.concatenate(rows, axis=1), dtype=np.float32)
+        data = xr.DataArray(mosaic, dims=("band", "y", "x"), coords={"band": np.arange(1, 4)})
+        data = data.rio.write_transform(Affine.identity())
+        path = folder / f"cave_test_mosaic_{size}x_{mosaic.shape[1]}x{mosaic.shape[2]}.tif"
+        write_raster(data, path, d700, overwrite=True, nodata=None, tags={
+            "GEOREFERENCING": "none (laboratory photographs)",
+            "SOURCE": f"CAVE test scenes {', '.join(c for c in ('fake_and_real_peppers', 'pompoms', 'real_and_fake_apples'))}, "
+                      f"Nikon D700 simulated, {base}x{base} per scene, {k}x{k} mosaic (alternate scenes mirrored)"})
+        paths[size] = path
+    return paths
+
+
+def machine() -> dict:
+    import psutil
+    import torch
+
+    cpu = "unknown"
+    flags = set()
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name") and cpu == "unknown":
+                cpu = line.split(":", 1)[1].strip()
+            if line.startswith("flags") and not flags:
+                flags = set(line.split(":", 1)[1].split())
+    simd = [f for f in ("avx2", "avx512f", "avx512_bf16", "avx512_fp16", "amx_bf16", "amx_tile") if f in flags]
+    return {"cpu": cpu, "cores": os.cpu_count(), "ram_gib": round(psutil.virtual_memory().total / 2**30, 1),
+            "simd": simd, "torch": torch.__version__, "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
+            "torch_threads": torch.get_num_threads(), "python": platform.python_version(),
+            "os": f"{platform.system()} {platform.release()}",
+            "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds")}
+
+
+def fmt_rate(x: float) -> str:
+    return f"{x / 1e6:.2f} M" if x >= 1e5 else f"{x / 1e3:.1f} k"
+
+
+def gflops(x: float) -> str:
+    return f"{x / 1e9:.1f}"
+
+
+def verdict(ok: bool) -> str:
+    return "**met**" if ok else "**not met**"
+
+
+def report(res: dict) -> str:
+    m, cfg = res["machine"], res["config"]
+    lines = ["# Scene-engine benchmark", "",
+             f"- date: {m['date']}",
+             f"- machine: {m['cpu']}, {m['cores']} cores, {m['ram_gib']} GiB RAM, SIMD {', '.join(m['simd'])} "
+             f"(no AMX), {m['os']}, Python {m['python']}, torch {m['torch']} (CPU capability {m['torch_cpu_capability']}, "
+             f"{m['torch_threads']} threads)",
+             f"- load: training processes at start: {res['busy_at_start'] or 'none'}; load average at start "
+             f"{res['loadavg_start']}, at end {res['loadavg_end']}",
+             f"- model: {cfg['weights']} ({cfg['model']})",
+             f"- scenes: CAVE test scenes (fake_and_real_peppers, pompoms, real_and_fake_apples) integrated to Nikon D700, "
+             f"reduced to {cfg['base']}x{cfg['base']} input px per scene; mosaics of 1x1, 2x2, 4x4 scenes; "
+             f"scale {cfg['scale']:g}, target sensor {cfg['sensor']}, tile {cfg['tile']}",
+             f"- timings: end to end (model load, read, compute, write), each in a fresh process, best of "
+             f"{cfg['repeats']} (peak RSS: the largest of the repeats); runtime of the benchmark {res['elapsed_s']:.0f} s",
+             ""]
+
+    # 1. throughput and memory
+    lines += ["## 1. Tiled engine vs whole-image reference", "",
+              "Throughput in output pixels x bands per second. Peak RSS is the process's (`getrusage`), "
+              "including the Python/torch/GDAL baseline after imports (given in brackets as 'above baseline').", "",
+              "| mosaic | input px | output px x bands | tiled s | reference s | tiled throughput | reference throughput "
+              "| throughput ratio tiled/ref | tiled peak RSS MiB (above baseline) | reference peak RSS MiB (above baseline) "
+              "| memory ratio tiled/ref | max abs diff tiled vs ref |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for row in res["throughput"]:
+        t, r = row["tiled"], row["reference"]
+        lines.append(
+            f"| {row['size']}x | {row['input_size'][0]}x{row['input_size'][1]} | {row['output_size'][0]}x{row['output_size'][1]}x{row['bands']} "
+            f"| {t['seconds']:.2f} | {r['seconds']:.2f} | {fmt_rate(t['throughput'])} | {fmt_rate(r['throughput'])} "
+            f"| {row['throughput_ratio']:.2f} | {mib(t['peak_rss']):.0f} ({mib(t['peak_rss'] - t['baseline_rss']):.0f}) "
+            f"| {mib(r['peak_rss']):.0f} ({mib(r['peak_rss'] - r['baseline_rss']):.0f}) | {row['memory_ratio']:.2f} "
+            f"| {row['max_abs_diff']:.1e} |")
+    s = res["summary"]
+    lines += ["",
+              f"- tiled throughput >= 3x the reference at the largest size: {s['throughput_ratio_largest']:.2f}x, "
+              f"{verdict(s['throughput_target_met'])}",
+              f"- tiled peak RSS <= 1/10 of the reference at the largest size: {s['memory_ratio_largest']:.2f} "
+              f"(above baseline: {s['memory_ratio_largest_above_baseline']:.2f}), {verdict(s['memory_target_met'])}",
+              f"- tiled peak RSS growth 1x -> 16x <= 1.2x: {s['tiled_rss_growth']:.2f}x "
+              f"(above baseline: {s['tiled_rss_growth_above_baseline']:.2f}x), {verdict(s['rss_growth_target_met'])}",
+              ""]
+
+    # 2. FLOP rate
+    f = res["flops"]
+    tile = f["tile"]
+    lines += ["## 2. Achieved FLOP rate vs this machine's peak", "",
+              "Peak measured in the same process with torch's default threads "
+              f"({f['torch_threads']}):", "", "| kernel | GFLOP/s |", "|---|---|"]
+    lines += [f"| {k} | {gflops(v)} |" for k, v in f["peaks_flops"].items()]
+    lines += ["",
+              f"One interior tile: output {tile['bounds']}, input window {tile['input_window']} "
+              f"({tile['output_pixels']} output px x {tile['bands']} bands); FLOPs counted by FlopCounterMode "
+              f"(matmuls and convolutions): {f['flops']['total'] / 1e9:.2f} GFLOP "
+              f"(encoder {f['flops']['encoder'] / 1e9:.2f}, pixel decoder {f['flops']['pixel decoder'] / 1e9:.2f}, "
+              f"spectral decoder {f['flops']['spectral decoder'] / 1e9:.3f}).", "",
+              f"- fp32 `render_tile`: {f['tile_seconds']:.3f} s -> {gflops(f['achieved_flops'])} GFLOP/s = "
+              f"**{f['fraction_of_fp32_peak']:.2f} of the fp32 peak** ({f['fp32_peak_name']}); target >= 0.5: "
+              f"{verdict(f['fraction_of_fp32_peak'] >= 0.5)}",
+              f"- with the tile's read and write: {f['tile_seconds_with_io']:.3f} s -> {gflops(f['achieved_flops_with_io'])} GFLOP/s",
+              f"- bf16 autocast `render_tile`: {f['tile_seconds_bf16']:.3f} s -> {gflops(f['achieved_flops_bf16'])} GFLOP/s "
+              f"= {f['fraction_of_bf16_peak_bf16']:.2f} of the bf16 matmul peak", "",
+              "Where one tile's time goes (each stage timed separately, median of 3):", "",
+              "| stage | s | share of tile + I/O | GFLOP/s |", "|---|---|---|---|"]
+    whole = f["tile_seconds_with_io"]
+    for stage, seconds in f["stage_seconds"].items():
+        rate = f["stage_flop_rate"].get(stage)
+        lines.append(f"| {stage} | {seconds:.3f} | {seconds / whole:.0%} | {gflops(rate) if rate else ''} |")
+    lines.append("")
+
+    # 3. scaling
+    sc = res["scaling"]
+    lines += ["## 3. dask schedulers on the 4x mosaic", "",
+              f"upsample_file on the {sc['input_size'][0]}x{sc['input_size'][1]} mosaic ({sc['output_px_bands']:,} output px x bands), "
+              f"best of {cfg['repeats']} interleaved rounds, after a warm-up call on the 1x scene in each configuration "
+              "(cluster start-up not timed).", "",
+              "| scheduler | s | throughput | speed-up vs 1 worker |", "|---|---|---|---|"]
+    for label, seconds in sc["best_seconds"].items():
+        lines.append(f"| {label} | {seconds:.2f} | {fmt_rate(sc['output_px_bands'] / seconds)} | "
+                     f"{sc['best_seconds'][sc['one_worker']] / seconds:.2f} |")
+    lines += ["", f"- 2 vs 1 workers: {sc['speedup_2_vs_1']:.2f}x; target >= 1.7x: {verdict(sc['speedup_2_vs_1'] >= 1.7)}",
+              f"- {'; '.join(f'{k}: {v}' for k, v in sc['notes'].items())}", ""]
+
+    # 4. precision
+    pr = res["precision"]
+    lines += ["## 4. Precision (autocast) on the 1x scene", "",
+              f"upsample_file, {pr['output_px_bands']:,} output px x bands, best of {cfg['repeats']} after a warm-up; "
+              "errors vs the fp32 output; PSNR of the difference with peak 1.0 (reflectance).", "",
+              "| precision | s | speed vs fp32 | max abs error | RMSE | PSNR vs fp32 (dB) | note |", "|---|---|---|---|---|---|---|"]
+    for precision in ("fp32", "bf16", "fp16"):
+        e = pr[precision]
+        if "error" in e:
+            lines.append(f"| {precision} | | | | | | failed: {e['error']} |")
+            continue
+        speed = pr["fp32"]["seconds"] / e["seconds"]
+        err = ("| 0 | 0 | reference" if precision == "fp32" else
+               f"| {e['max_abs_error']:.2e} | {e['rmse']:.2e} | {e['psnr_vs_fp32_db']:.1f}")
+        lines.append(f"| {precision} | {e['seconds']:.2f} | {speed:.2f}x {err} | {'' if e['finite'] else 'non-finite values'} |")
+    lines.append("")
+    if res.get("findings"):
+        lines += ["## Findings", ""] + [f"- {x}" for x in res["findings"]] + [""]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    if len(sys.argv) == 4 and sys.argv[1] == "--child":  # one measurement, in a fresh process
+        emit(CHILDREN[sys.argv[2]](json.loads(sys.argv[3])))
+        return
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--weights", type=Path, required=True,
+                        help="SSIF checkpoint, e.g. runs/ssif_rf-uf_cave_cpu/model.safetensors "
+                             "(make it with `geossr train configs/ssif_rf-uf_cave_cpu.yaml`)")
+    parser.add_argument("--data", type=Path, default=Path("../shared/data"), help="shared data root (holds cave/)")
+    parser.add_argument("--base", type=int, default=128, help="input pixels per side of one base scene")
+    parser.add_argument("--scale", type=float, default=2.0)
+    parser.add_argument("--sensor", default="grid:400:700:31", help="target bands")
+    parser.add_argument("--tile", type=int, default=256, help="engine tile (output px); 256 is upsample_file's default")
+    parser.add_argument("--repeats", type=int, default=2, help="timed repeats per measurement (best is reported)")
+    parser.add_argument("--parts", default="flops,throughput,scaling,precision")
+    parser.add_argument("--wait-idle", type=float, default=900, help="seconds to wait for running `geossr train` jobs")
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/engine"))
+    args = parser.parse_args()
+    if not args.weights.is_file():
+        parser.error(f"weights not found: {args.weights} (train them: geossr train configs/ssif_rf-uf_cave_cpu.yaml)")
+    parts = set(args.parts.split(","))
+    busy = wait_until_idle(args.wait_idle)
+    if busy:
+        print(f"WARNING: still running, numbers will be noisy: {busy}", flush=True)
+    started = time.perf_counter()
+    res = {"machine": machine(), "busy_at_start": busy, "loadavg_start": [round(x, 2) for x in os.getloadavg()]}
+    card = json.loads(args.weights.with_suffix(".json").read_text())
+    model_cfg = {k: v for k, v in card["model"].items() if k != "input_sensor"}
+    res["config"] = {"weights": str(args.weights), "model": json.dumps(model_cfg), "base": args.base, "scale": args.scale,
+                     "sensor": args.sensor, "tile": args.tile, "repeats": args.repeats, "data": str(args.data)}
+    common = {"weights": str(args.weights.resolve()), "scale": args.scale, "sensor": args.sensor, "tile": args.tile}
+    findings = []
+    with tempfile.TemporaryDirectory(prefix="geossr-engine-bench-") as tmp:
+        tmp = Path(tmp)
+        scenes = build_scenes(args.data, args.base, SIZES, tmp)
+        print("scenes:", ", ".join(p.name for p in scenes.values()), flush=True)
+
+        if "flops" in parts:
+            print("2. FLOP rate ...", flush=True)
+            res["flops"] = run_child("flops", input=str(scenes[SIZES[-1]]), **common)
+
+        if "throughput" in parts:
+            samples = {(size, kind): [] for size in SIZES for kind in ("tiled", "reference")}
+            for repeat in range(args.repeats):
+                for size in SIZES:
+                    for kind in ("tiled", "reference"):
+                        print(f"1. {kind} {size}x (round {repeat + 1}) ...", flush=True)
+                        samples[size, kind].append(run_child(
+                            kind, input=str(scenes[size]), output=str(tmp / f"{kind}_{size}x.tif"), **common))
+            import numpy as np
+            import rasterio
+
+            rows = []
+            for size in SIZES:
+                row = {"size": size}
+                for kind in ("tiled", "reference"):
+                    runs = samples[size, kind]
+                    best = min(runs, key=lambda r: r["seconds"])
+                    px_bands = best["output_size"][0] * best["output_size"][1] * best["bands"]
+                    row[kind] = {**best, "peak_rss": max(r["peak_rss"] for r in runs),
+                                 "baseline_rss": min(r["baseline_rss"] for r in runs),
+                                 "all_seconds": [r["seconds"] for r in runs], "all_peak_rss": [r["peak_rss"] for r in runs],
+                                 "throughput": px_bands / best["seconds"]}
+                with rasterio.open(tmp / f"tiled_{size}x.tif") as a, rasterio.open(tmp / f"reference_{size}x.tif") as b:
+                    row["max_abs_diff"] = float(np.nanmax(np.abs(a.read() - b.read())))
+                    with rasterio.open(scenes[size]) as src:
+                        row["input_size"] = [src.height, src.width]
+                row["output_size"], row["bands"] = row["tiled"]["output_size"], row["tiled"]["bands"]
+                row["throughput_ratio"] = row["tiled"]["throughput"] / row["reference"]["throughput"]
+                row["memory_ratio"] = row["tiled"]["peak_rss"] / row["reference"]["peak_rss"]
+                row["memory_ratio_above_baseline"] = ((row["tiled"]["peak_rss"] - row["tiled"]["baseline_rss"])
+                                                      / (row["reference"]["peak_rss"] - row["reference"]["baseline_rss"]))
+                rows.append(row)
+            res["throughput"] = rows
+            first, last = rows[0], rows[-1]
+            growth = last["tiled"]["peak_rss"] / first["tiled"]["peak_rss"]
+            growth_above = ((last["tiled"]["peak_rss"] - last["tiled"]["baseline_rss"])
+                            / (first["tiled"]["peak_rss"] - first["tiled"]["baseline_rss"]))
+            res["summary"] = {
+                "throughput_ratio_largest": last["throughput_ratio"], "throughput_target_met": last["throughput_ratio"] >= 3,
+                "memory_ratio_largest": last["memory_ratio"],
+                "memory_ratio_largest_above_baseline": last["memory_ratio_above_baseline"],
+                "memory_target_met": last["memory_ratio"] <= 0.1,
+                "tiled_rss_growth": growth, "tiled_rss_growth_above_baseline": growth_above,
+                "rss_growth_target_met": growth <= 1.2,
+            }
+
+        if "scaling" in parts:
+            print("3. schedulers ...", flush=True)
+            out_dir = tmp / "scaling"
+            out_dir.mkdir()
+            sc = run_child("scaling", input=str(scenes[4]), warm_input=str(scenes[1]), out_dir=str(out_dir),
+                           repeats=args.repeats, **common)
+            import rasterio
+
+            with rasterio.open(scenes[4]) as src:
+                sc["input_size"] = [src.height, src.width]
+            with rasterio.open(out_dir / "cluster2.tif") as dst:
+                sc["output_px_bands"] = dst.height * dst.width * dst.count
+            sc["best_seconds"] = {k: min(v) for k, v in sc["seconds"].items()}
+            sc["one_worker"] = next(k for k in sc["best_seconds"] if k.startswith("LocalCluster 1 "))
+            two = next(k for k in sc["best_seconds"] if k.startswith("LocalCluster 2 "))
+            sc["speedup_2_vs_1"] = sc["best_seconds"][sc["one_worker"]] / sc["best_seconds"][two]
+            res["scaling"] = sc
+
+        if "precision" in parts:
+            print("4. precision ...", flush=True)
+            out_dir = tmp / "precision"
+            out_dir.mkdir()
+            pr = run_child("precision", input=str(scenes[1]), out_dir=str(out_dir), repeats=args.repeats, **common)
+            import rasterio
+
+            with rasterio.open(pr["fp32"]["output"]) as dst:
+                pr["output_px_bands"] = dst.height * dst.width * dst.count
+            res["precision"] = pr
+
+    res["elapsed_s"] = time.perf_counter() - started
+    res["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
+    res["findings"] = findings
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.with_suffix(".json").write_text(json.dumps(res, indent=2, default=str))
+    if {"flops", "throughput", "scaling", "precision"} <= parts:
+        args.out.with_suffix(".md").write_text(report(res))
+        print(report(res))
+    print(f"written: {args.out.with_suffix('.json')}" + (f", {args.out.with_suffix('.md')}" if
+          {"flops", "throughput", "scaling", "precision"} <= parts else ""))
+
+
+if __name__ == "__main__":
+    main()
