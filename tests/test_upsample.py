@@ -164,3 +164,13 @@ def test_all_nodata_input_gives_all_nodata_output(ms_file, tmp_path):
     assert result.returncode == 0, result.stderr
     with rasterio.open(tmp_path / "o.tif") as out:
         assert np.all(np.isnan(out.read()))
+
+
+def test_python_api_is_lazy_and_georeferenced(ikonos_scene):
+    import geossr
+
+    out = geossr.upsample(ikonos_scene, 2, "grid:430:860:6", MODELS["bicubic"]())
+    assert out.chunks is not None  # nothing computed yet
+    assert out.sizes == {"band": 6, "y": 122, "x": 154}
+    assert out["wavelength_nm"].values == pytest.approx(load_sensor("grid:430:860:6").centers_nm)
+    assert np.isfinite(out.isel(y=slice(0, 5), x=slice(0, 5)).values).all()

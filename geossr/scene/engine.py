@@ -32,6 +32,7 @@ from scipy import ndimage
 
 from geossr.models.base import SuperResolver
 from geossr.spectral.bands import Sensor
+from geossr.spectral.sensors import load_sensor
 
 PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
@@ -124,7 +125,7 @@ def render_tile(
 def upsample(
     data: xr.DataArray,
     scale: float,
-    sensor: Sensor,
+    sensor: Sensor | str,
     model: SuperResolver,
     *,
     tile: int = 256,
@@ -141,6 +142,7 @@ def upsample(
     """
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}")
+    sensor = load_sensor(sensor) if isinstance(sensor, str) else sensor
     geometry = Geometry(data.sizes["y"], data.sizes["x"], float(scale))
     if geometry.out_height < 1 or geometry.out_width < 1:
         raise ValueError("the scene is empty at this scale")
