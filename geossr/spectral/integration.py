@@ -101,8 +101,3 @@ def _compute(source: Sensor, target: Sensor):
         matrix = np.where(covered[:, None] > 0, matrix / covered[:, None], 0.0)
     return matrix, uncovered
 
-
-def apply_response(values: np.ndarray, matrix: np.ndarray, axis: int = 0) -> np.ndarray:
-    """Integrate ``values`` whose ``axis`` holds source bands: returns target bands on that axis."""
-    moved = np.moveaxis(values, axis, -1)
-    return np.moveaxis(moved @ matrix.T.astype(moved.dtype, copy=False), -1, axis)
