@@ -72,12 +72,31 @@ def request_key(**fields) -> str:
 
 
 def is_complete(path: Path, key: str) -> bool:
-    """A readable GeoTIFF carrying this request's key: a finished output of the same request."""
+    """A readable GeoTIFF carrying this request's key, with all its blocks: a finished output of the same request.
+
+    The tags sit at the start of the file, so a truncated copy (a full disk, an interrupted copy)
+    still opens with the right key; its missing blocks are what give it away.
+    """
     try:
-        with rasterio.open(path) as ds:
-            return ds.tags().get("GEOSSR_REQUEST") == key and ds.count > 0
-    except rasterio.errors.RasterioIOError:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
+            with rasterio.open(path) as ds:
+                if ds.tags().get("GEOSSR_REQUEST") != key or ds.count == 0:
+                    return False
+                return _blocks_in_file(ds, path.stat().st_size)
+    except (rasterio.errors.RasterioIOError, OSError, ValueError):
         return False
+
+
+def _blocks_in_file(ds, file_size: int) -> bool:
+    """Every block of every band is stored and lies wholly inside the file (GDAL's TIFF block offsets)."""
+    for band in ds.indexes:
+        for (row, col), _ in ds.block_windows(band):
+            offset = ds.get_tag_item(f"BLOCK_OFFSET_{col}_{row}", "TIFF", bidx=band)
+            length = ds.get_tag_item(f"BLOCK_SIZE_{col}_{row}", "TIFF", bidx=band)
+            if not offset or not length or int(offset) == 0 or int(offset) + int(length) > file_size:
+                return False
+    return True
 
 
 def upsample_file(
