@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 import tempfile
 import warnings
@@ -139,6 +140,8 @@ def check_output_path(path: str | Path, overwrite: bool) -> Path:
         raise RasterError(f"output exists: {path} (use --overwrite to replace it)")
     if not path.parent.resolve().is_dir():
         raise RasterError(f"output directory does not exist: {path.parent}")
+    if not os.access(path.parent.resolve(), os.W_OK | os.X_OK):
+        raise RasterError(f"output directory is not writable: {path.parent}")
     return path
 
 
