@@ -393,24 +393,83 @@ def run_child(kind: str, timeout: float = 1800, **params) -> dict:
 # parent: scenes, orchestration, report
 
 
-def training_processes() -> list[str]:
+def busy_processes(sample_seconds: float = 2.0, threshold: float = 25.0) -> list[str]:
+    """`geossr train` jobs, and any other process using more than ``threshold`` % of a core."""
     import psutil
 
-    found = []
+    mine = {os.getpid()} | {p.pid for p in psutil.Process().children(recursive=True)}
+    procs = []
     for proc in psutil.process_iter(["pid", "cmdline"]):
-        cmdline = " ".join(proc.info["cmdline"] or [])
-        if "geossr train" in cmdline or ("geossr" in cmdline and " train " in f"{cmdline} "):
-            if proc.info["pid"] != os.getpid():
-                found.append(f"{proc.info['pid']}: {cmdline}")
+        if proc.pid in mine:
+            continue
+        try:
+            proc.cpu_percent(None)
+            procs.append(proc)
+        except psutil.Error:
+            pass
+    time.sleep(sample_seconds)
+    found = []
+    for proc in procs:
+        try:
+            cmdline = " ".join(proc.info["cmdline"] or [])[:160]
+            usage = proc.cpu_percent(None)
+        except psutil.Error:
+            continue
+        if "geossr train" in cmdline or usage > threshold:
+            found.append(f"{proc.pid} ({usage:.0f}% CPU): {cmdline}")
     return found
+
+
+class LoadMonitor:
+    """Samples, every few seconds, how many cores processes outside this benchmark use."""
+
+    def __init__(self, interval: float = 5.0):
+        import threading
+
+        self.interval, self.samples, self._stop = interval, [], threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        import psutil
+
+        known: dict[int, psutil.Process] = {}
+        while not self._stop.wait(self.interval):
+            mine = {os.getpid()} | {p.pid for p in psutil.Process().children(recursive=True)}
+            total, top = 0.0, ("", 0.0)
+            for proc in psutil.process_iter(["pid", "cmdline"]):
+                if proc.pid in mine:
+                    continue
+                proc = known.setdefault(proc.pid, proc)
+                try:
+                    usage = proc.cpu_percent(None)
+                except psutil.Error:
+                    continue
+                total += usage
+                if usage > top[1]:
+                    top = (" ".join(proc.info["cmdline"] or [])[:120], usage)
+            self.samples.append({"t": time.time(), "other_cores": total / 100, "top": top[0], "top_cores": top[1] / 100})
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+    def summary(self) -> dict:
+        cores = [s["other_cores"] for s in self.samples[1:]] or [0.0]  # the first sample has no baseline
+        worst = max(self.samples[1:], key=lambda s: s["other_cores"], default=None)
+        return {"mean_other_cores": round(statistics.mean(cores), 3), "max_other_cores": round(max(cores), 3),
+                "busiest_other": worst["top"] if worst else "", "samples": len(cores)}
 
 
 def wait_until_idle(limit: float) -> list[str]:
     deadline = time.time() + limit
-    while (busy := training_processes()) and time.time() < deadline:
-        print(f"waiting for training to finish: {busy[0]}", flush=True)
+    while (busy := busy_processes()) and time.time() < deadline:
+        print(f"waiting for the machine to be idle: {busy[0]}", flush=True)
         time.sleep(15)
-    return training_processes()
+    return busy
 
 
 def build_scenes(data_root: Path, base: int, sizes, folder: Path) -> dict[int, Path]:
@@ -493,8 +552,12 @@ def report(res: dict) -> str:
              f"- machine: {m['cpu']}, {m['cores']} cores, {m['ram_gib']} GiB RAM, SIMD {', '.join(m['simd'])} "
              f"(no AMX), {m['os']}, Python {m['python']}, torch {m['torch']} (CPU capability {m['torch_cpu_capability']}, "
              f"{m['torch_threads']} threads)",
-             f"- load: training processes at start: {res['busy_at_start'] or 'none'}; load average at start "
-             f"{res['loadavg_start']}, at end {res['loadavg_end']}",
+             f"- load: other busy processes at start: {res['busy_at_start'] or 'none'}; load average at start "
+             f"{res['loadavg_start']}, at end {res['loadavg_end']}; CPU used by other processes during the run "
+             f"(sampled every 5 s): mean {res['other_load']['mean_other_cores']:.2f} cores, max "
+             f"{res['other_load']['max_other_cores']:.2f} ({res['other_load']['busiest_other'] or '-'}); by part: "
+             + ", ".join(f"{k} mean {v['mean_other_cores']:.2f} / max {v['max_other_cores']:.2f}"
+                         for k, v in res["other_load_by_part"].items()),
              f"- model: {cfg['weights']} ({cfg['model']})",
              f"- scenes: CAVE test scenes (fake_and_real_peppers, pompoms, real_and_fake_apples) integrated to Nikon D700, "
              f"reduced to {cfg['base']}x{cfg['base']} input px per scene; mosaics of 1x1, 2x2, 4x4 scenes; "
@@ -666,6 +729,8 @@ def main() -> None:
     res["config"] = {"weights": str(args.weights), "model": json.dumps(model_cfg), "base": args.base, "scale": args.scale,
                      "sensor": args.sensor, "tile": args.tile, "repeats": args.repeats, "data": str(args.data)}
     common = {"weights": str(args.weights.resolve()), "scale": args.scale, "sensor": args.sensor, "tile": args.tile}
+    sections = {}
+    monitor = LoadMonitor().__enter__()
     with tempfile.TemporaryDirectory(prefix="geossr-engine-bench-") as tmp:
         tmp = Path(tmp)
         scenes = build_scenes(args.data, args.base, SIZES, tmp)
@@ -673,16 +738,20 @@ def main() -> None:
 
         if "flops" in parts:
             print("2. FLOP rate ...", flush=True)
+            sections["flops"] = [time.time()]
             res["flops"] = run_child("flops", input=str(scenes[SIZES[-1]]), **common)
+            sections["flops"].append(time.time())
 
         if "throughput" in parts:
             samples = {(size, kind): [] for size in SIZES for kind in ("tiled", "reference")}
+            sections["throughput"] = [time.time()]
             for repeat in range(args.repeats):
                 for size in SIZES:
                     for kind in ("tiled", "reference"):
                         print(f"1. {kind} {size}x (round {repeat + 1}) ...", flush=True)
                         samples[size, kind].append(run_child(
                             kind, input=str(scenes[size]), output=str(tmp / f"{kind}_{size}x.tif"), **common))
+            sections["throughput"].append(time.time())
             import numpy as np
             import rasterio
 
@@ -723,6 +792,7 @@ def main() -> None:
 
         if "scaling" in parts:
             print("3. schedulers ...", flush=True)
+            sections["scaling"] = [time.time()]
             out_dir = tmp / "scaling"
             out_dir.mkdir()
             sc = run_child("scaling", input=str(scenes[4]), warm_input=str(scenes[1]), out_dir=str(out_dir),
@@ -737,10 +807,12 @@ def main() -> None:
             sc["one_worker"] = next(k for k in sc["best_seconds"] if k.startswith("LocalCluster 1 "))
             two = next(k for k in sc["best_seconds"] if k.startswith("LocalCluster 2 "))
             sc["speedup_2_vs_1"] = sc["best_seconds"][sc["one_worker"]] / sc["best_seconds"][two]
+            sections["scaling"].append(time.time())
             res["scaling"] = sc
 
         if "precision" in parts:
             print("4. precision ...", flush=True)
+            sections["precision"] = [time.time()]
             out_dir = tmp / "precision"
             out_dir.mkdir()
             pr = run_child("precision", input=str(scenes[1]), out_dir=str(out_dir), repeats=args.repeats, **common)
@@ -748,9 +820,18 @@ def main() -> None:
 
             with rasterio.open(pr["fp32"]["output"]) as dst:
                 pr["output_px_bands"] = dst.height * dst.width * dst.count
+            sections["precision"].append(time.time())
             res["precision"] = pr
 
     res["elapsed_s"] = time.perf_counter() - started
+    monitor.__exit__(None, None, None)
+    res["other_load"] = monitor.summary()
+    res["other_load_by_part"] = {}
+    for part, (t0, t1) in sections.items():
+        cores = [x["other_cores"] for x in monitor.samples[1:] if t0 <= x["t"] <= t1] or [0.0]
+        res["other_load_by_part"][part] = {"mean_other_cores": round(statistics.mean(cores), 3),
+                                           "max_other_cores": round(max(cores), 3)}
+    res["other_load_samples"] = monitor.samples
     res["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
     res["findings"] = derive_findings(res)
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -52,6 +52,7 @@ _SCHEMA = {
     "model": (dict, REQUIRED),
     "data": (dict, REQUIRED),
     "train": (dict, {}),
+    "limits": (list, []),  # plain statements for the model card (what the model cannot do)
 }
 _DATA_FIELDS = {
     "dataset": (str, REQUIRED),
@@ -105,6 +106,7 @@ class TrainConfig:
     model: dict
     data: dict
     train: dict
+    limits: list = field(default_factory=list)
     path: str | None = None
     raw: dict = field(default_factory=dict, repr=False)
 
@@ -123,7 +125,7 @@ class TrainConfig:
                 raise ConfigError(f"{where}: data field {key!r} must be [min, max]")
         if not 1 <= data["scale_range"][0] <= data["scale_range"][1]:
             raise ConfigError(f"{where}: data field 'scale_range' must satisfy 1 <= min <= max")
-        return cls(top["name"], top["seed"], dict(top["model"]), data, train, raw=document)
+        return cls(top["name"], top["seed"], dict(top["model"]), data, train, limits=top["limits"], raw=document)
 
     @classmethod
     def load(cls, path: str | Path) -> TrainConfig:
@@ -286,6 +288,7 @@ class Trainer:
                 "config_file": self.config.path,
             },
             "metrics": self.history[-1] if self.history else {},
+            "limits": self.config.limits,
             "geossr_version": __version__,
         }
 

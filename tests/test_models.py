@@ -116,3 +116,13 @@ def test_spectral_encoder_follows_eq_9():
     inverse = model.spectral_encoder.inverse_scales
     expected = 1 / (2.0 * (125.0 ** (np.arange(4) / 3)))
     assert np.allclose(inverse.numpy(), expected)
+
+
+def test_decoder_c_sub_chunks_give_the_same_values(monkeypatch):
+    import geossr.models.ssif as ssif_module
+
+    model = tiny_ssif("RF-UF", "C").eval()
+    lr = torch.rand(1, 3, 6, 6)
+    whole = model(lr, (11, 11), CAVE31)
+    monkeypatch.setattr(ssif_module, "_JOINT_ELEMENTS", 5000)  # a few queries per piece
+    assert torch.allclose(whole, model(lr, (11, 11), CAVE31), atol=1e-6)

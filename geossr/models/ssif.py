@@ -26,6 +26,8 @@ from geossr.models.implicit import ImplicitSuperResolver
 from geossr.spectral.sampling import VARIANT_METHODS, sample_wavelengths
 
 DECODERS = ("D", "C")
+# At most this many elements in the decoder's (query, band, sample, feature) input at once (64 MB).
+_JOINT_ELEMENTS = 1 << 24
 
 
 class SpectralEncoder(nn.Module):
@@ -88,6 +90,14 @@ class SSIF(ImplicitSuperResolver):
         if self.decoder == "D" and self.spectral_head is None:
             # Σ_k ρ_k (b_k · h) = (Σ_k ρ_k b_k) · h: one weighted embedding per band.
             return pixel @ (weights.unsqueeze(-1) * embedding).sum(dim=1).T
+        # The decoder sees every (query, band, sample) triple: bound that tensor's size.
+        b, q, d = pixel.shape
+        c, k, _ = embedding.shape
+        step = max(1, _JOINT_ELEMENTS // (b * c * k * d * (1 if self.decoder == "D" else 2)))
+        return torch.cat([self._decode_joint(pixel[:, i : i + step], embedding, weights)
+                          for i in range(0, q, step)], dim=1)
+
+    def _decode_joint(self, pixel, embedding, weights):
         b, q, d = pixel.shape
         c, k, _ = embedding.shape
         if self.decoder == "D":
