@@ -5,7 +5,8 @@
   The source has no georeferencing: the CRS (UTM 32N) and 1.3 m pixel are real for ROSIS over
   Pavia, but the position is NOMINAL (near Pavia centre), stated in the GEOREFERENCING tag.
 - cave_peppers_256x256.tif: the centre 256 x 256 of the CAVE scene fake_and_real_peppers
-  (31 bands, 400-700 nm, 16-bit), a lab photograph: no georeferencing at all.
+  (31 bands, 400-700 nm, 16-bit), a lab photograph: no georeferencing at all. Its GDAL band
+  scale 1/65535 maps the 16-bit counts to [0, 1], the range the models work in.
 """
 
 import sys
@@ -61,3 +62,5 @@ write_raster(
         "SOURCE": f"CAVE multispectral database, {scene}, centre 256x256 crop, 16-bit",
     },
 )
+with rasterio.open(HERE / "cave_peppers_256x256.tif", "r+") as dataset:
+    dataset.scales = [1 / 65535] * dataset.count

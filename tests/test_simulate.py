@@ -36,8 +36,8 @@ def test_simulate_with_scale_scales_the_transform(cave_example, tmp_path):
     with rasterio.open(cave_example) as src, rasterio.open(tmp_path / "rgb.tif") as out:
         assert (out.height, out.width) == (102, 102)  # floor(256 / 2.5)
         assert out.transform == src.transform @ Affine.scale(2.5)
-        full = np.tensordot(response_matrix(load_sensor("cave31"), load_sensor("nikon_d700")),
-                            src.read().astype(np.float64), axes=1)
+        counts = src.read().astype(np.float64) * src.scales[0]  # the example's GDAL scale: 1/65535
+        full = np.tensordot(response_matrix(load_sensor("cave31"), load_sensor("nikon_d700")), counts, axes=1)
         # The output covers the first 102 x 2.5 = 255 input rows and columns; an averaging
         # filter keeps their band means to within 1 % on a real scene.
         covered = full[:, :255, :255].mean(axis=(1, 2))

@@ -72,13 +72,14 @@ def open_dataset(path: str | Path):
 
 
 def open_raster(path: str | Path, chunk: int = DEFAULT_CHUNK) -> xr.DataArray:
-    """Lazy (band, y, x) float32 DataArray; nodata pixels become NaN."""
+    """Lazy (band, y, x) float32 DataArray in physical units: nodata pixels become NaN, and GDAL's
+    per-band scale/offset (if any) is applied."""
     with open_dataset(path):
         pass
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NotGeoreferencedWarning)
         data = rioxarray.open_rasterio(
-            path, chunks={"band": -1, "y": chunk, "x": chunk}, masked=True, lock=False
+            path, chunks={"band": -1, "y": chunk, "x": chunk}, mask_and_scale=True, lock=False
         )
     return data.astype(np.float32)
 

@@ -2,7 +2,8 @@
 
 Choosing the model: ``--weights FILE`` (any checkpoint), ``--model bicubic`` (no weights), or the
 shipped weights of ``--model`` for the input sensor. The input is scaled to [0, 1] reflectance
-by ``input_scale`` (default: the file's GDAL band scale, or its REFLECTANCE_SCALE tag, else 1).
+by GDAL's band scale if the file has one, then ``input_scale`` (default: its REFLECTANCE_SCALE
+tag, else 1).
 
 A finished output carries a GEOSSR_REQUEST tag, a hash of everything that determines it (input
 file, sensors, scale, model and weights, output options). Rerunning the same request finds the
@@ -59,10 +60,9 @@ def choose_model(model_name: str, weights: str | None, input_sensor: Sensor):
 
 
 def input_scale_of(path) -> float:
+    """The factor to reflectance in [0, 1] a file declares beyond GDAL's band scale (which
+    ``open_raster`` already applies): its REFLECTANCE_SCALE tag (Sentinel-2 L2A, Landsat SR), else 1."""
     with open_dataset(path) as ds:
-        scales = {s for s in ds.scales if s not in (None, 1.0)}
-        if len(scales) == 1:
-            return float(scales.pop())
         tag = ds.tags().get("REFLECTANCE_SCALE")
         return float(tag) if tag else 1.0
 
