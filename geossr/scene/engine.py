@@ -111,7 +111,7 @@ def render_tile(
     with torch.no_grad(), torch.autocast(torch.device(device).type, dtype=dtype, enabled=dtype is not None):
         out = model.render(lr, torch.from_numpy(rows), torch.from_numpy(cols),
                            torch.as_tensor(intervals, dtype=torch.float32), geometry.cell)
-    out = out[0].float().cpu().numpy()
+    out = out[0].float().clamp_(min=0).cpu().numpy()  # reflectance is never negative
     i0, i1, j0, j1 = bounds
     out = out[:, i0 - e0 : i1 - e0, j0 - f0 : j1 - f0]
     if invalid.any():
