@@ -211,3 +211,18 @@ def test_shipped_rgb_model_beats_bicubic_on_a_held_out_scene(cave_example, tmp_p
             scores[model] = psnr(np.clip(out.read(), 0, 1), reference)
     # Measured: shipped SSIF 33.3 dB, bicubic 26.8 dB.
     assert scores["ssif"] > scores["bicubic"] + 3, scores
+
+
+def test_quicklook_and_spectrum_pictures(ms_file, tmp_path):
+    result = geossr("upsample", ms_file, "-p", "2", "-s", "rosis", "-m", "bicubic", "-o", "sr.tif", "-q",
+                    "--quicklook", "rgb.png", "--spectrum", "10,20", "spectrum.png", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    for name in ("rgb.png", "spectrum.png"):
+        assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    import matplotlib.image
+
+    rgb = matplotlib.image.imread(tmp_path / "rgb.png")
+    assert rgb.shape[:2] == (100, 100) and rgb[..., :3].std() > 0.05  # a picture, not a blank
+    bad = geossr("upsample", ms_file, "-p", "2", "-s", "rosis", "-m", "bicubic", "-o", "sr2.tif", "-q",
+                 "--spectrum", "500,20", "s.png", cwd=tmp_path)
+    assert bad.returncode != 0 and "outside" in bad.stderr

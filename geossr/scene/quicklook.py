@@ -12,6 +12,7 @@ from geossr.errors import GeossrError
 from geossr.fileio import atomic_output
 from geossr.scene.io import open_dataset, sensor_from_dataset
 from geossr.scene.simulate import resolve_input_sensor
+from geossr.spectral.plot import save_png
 
 RGB_NM = (640.0, 550.0, 470.0)
 MAX_SIDE = 1024
@@ -55,7 +56,6 @@ def plot_spectrum(input_path, output_path, pixel: str, png_path, input_sensor: s
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    png_path = _png_target(png_path)
     try:
         col, row = (int(v) for v in pixel.split(","))
     except ValueError:
@@ -78,9 +78,4 @@ def plot_spectrum(input_path, output_path, pixel: str, png_path, input_sensor: s
     ax.set_title(f"{Path(input_path).name}: input pixel ({col}, {row})")
     ax.legend()
     fig.tight_layout()
-    try:
-        with atomic_output(png_path, suffix=".png") as tmp:
-            fig.savefig(tmp, format="png")
-    finally:
-        plt.close(fig)
-    return png_path
+    return save_png(fig, png_path)

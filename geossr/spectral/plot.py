@@ -11,6 +11,21 @@ from geossr.fileio import atomic_output
 from geossr.spectral.bands import Sensor
 
 
+def save_png(fig, path: str | Path) -> Path:
+    """Save a matplotlib figure as PNG atomically, refusing a missing directory; closes the figure."""
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    try:
+        if not path.parent.resolve().is_dir():
+            raise GeossrError(f"output directory does not exist: {path.parent}")
+        with atomic_output(path, suffix=".png") as tmp:
+            fig.savefig(tmp, format="png")
+    finally:
+        plt.close(fig)
+    return path
+
+
 def plot_sensor(sensor: Sensor, path: str | Path) -> Path:
     """Draw every band's normalised response ρ(λ) into a PNG (written atomically)."""
     import matplotlib
@@ -18,9 +33,6 @@ def plot_sensor(sensor: Sensor, path: str | Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    path = Path(path)
-    if not path.parent.resolve().is_dir():
-        raise GeossrError(f"output directory does not exist: {path.parent}")
     lo, hi = sensor.range_nm
     pad = 0.05 * (hi - lo)
     grid = np.linspace(lo - pad, hi + pad, 2000)
@@ -36,9 +48,4 @@ def plot_sensor(sensor: Sensor, path: str | Path) -> Path:
     if len(sensor) <= 15:
         ax.legend(fontsize=7, ncols=2)
     fig.tight_layout()
-    try:
-        with atomic_output(path, suffix=".png") as tmp:
-            fig.savefig(tmp, format="png")
-    finally:
-        plt.close(fig)
-    return path
+    return save_png(fig, path)
