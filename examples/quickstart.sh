@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The bundled real scenes through geossr: sensors -> simulate -> info.
+# The bundled real scenes through geossr: sensors -> simulate -> upsample (the main job) -> info.
 # Run from anywhere after installing geossr; outputs go to examples/output/.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -20,4 +20,14 @@ geossr simulate "$here/cave_peppers_256x256.tif" --sensor nikon_d700 -o "$out/pe
 geossr simulate "$here/cave_peppers_256x256.tif" --sensor grid:400:700:15:gaussian \
     -o "$out/peppers_grid15.tif" --overwrite
 geossr info "$out/peppers_d700.tif"
+
+# The main job: super-resolution with the shipped weights.
+# IKONOS at 5.2 m -> the 102 ROSIS bands at 1.3 m (x4), with an RGB quicklook and a pixel's spectra.
+geossr upsample "$out/pavia_ikonos_p4.tif" --scale 4 --sensor rosis -o "$out/pavia_rosis_x4.tif" --overwrite \
+    --quicklook "$out/pavia_rosis_x4.png" --spectrum 12,12 "$out/pavia_spectrum.png"
+# Nikon D700 RGB at half resolution -> 30 bands 400-700 nm (x2) on a CAVE scene the model never saw.
+geossr simulate "$here/cave_peppers_256x256.tif" --sensor nikon_d700 --scale 2 -o "$out/peppers_d700_half.tif" --overwrite
+geossr upsample "$out/peppers_d700_half.tif" --scale 2 --sensor grid:400:700:30 -o "$out/peppers_x2.tif" --overwrite \
+    --quicklook "$out/peppers_x2.png"
+geossr info "$out/pavia_rosis_x4.tif"
 echo "quickstart outputs in $out"
