@@ -33,7 +33,7 @@ from geossr.scene.engine import PRECISIONS, upsample
 from geossr.scene.io import check_output_path, open_dataset, open_raster, write_raster
 from geossr.scene.simulate import resolve_input_sensor
 from geossr.spectral.bands import Sensor
-from geossr.spectral.sensors import load_sensor
+from geossr.spectral.sensors import load_sensor, sensor_from_dict
 
 DTYPES = {"float32": (np.float32, float("nan")), "uint16": (np.uint16, 65535)}
 UINT16_SCALE = 10000  # uint16 output holds reflectance x 10000, as Sentinel-2 L2A does
@@ -47,10 +47,10 @@ def choose_model(model_name: str, weights: str | None, input_sensor: Sensor):
     if model_name == "bicubic":
         return build("bicubic", input_sensor=input_sensor), {}, "none"
     for entry in installed_weights():
-        trained = build(**entry["card"]["model"]).input_sensor if entry["model"] == model_name else None
-        if trained is not None and len(trained) == len(input_sensor) and np.allclose(
-            trained.centers_nm, input_sensor.centers_nm, atol=1.0
-        ):
+        if entry["model"] != model_name:
+            continue
+        trained = sensor_from_dict(entry["card"]["model"]["input_sensor"])  # no need to build the network
+        if len(trained) == len(input_sensor) and np.allclose(trained.centers_nm, input_sensor.centers_nm, atol=1.0):
             model, card = load_checkpoint(entry["path"])
             return model, card, entry["name"]
     raise GeossrError(
