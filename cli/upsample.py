@@ -29,17 +29,19 @@ def _scheduler(spec: str | None):
     if spec is None:
         yield
         return
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     from geossr.errors import GeossrError
+    from geossr.scene.cluster import local_cluster
 
     if spec.startswith("local:"):
         try:
             workers = int(spec.split(":", 1)[1])
         except ValueError:
             raise GeossrError(f"--scheduler local:N needs a worker count, got {spec!r}") from None
-        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
-                Client(cluster):
+        if workers < 1:
+            raise GeossrError(f"--scheduler local:N needs at least 1 worker, got {spec!r}")
+        with local_cluster(workers):
             yield
         return
     try:

@@ -55,37 +55,52 @@ class ImplicitSuperResolver(SuperResolver):
         return conv_radius(self.encoder) + 2, 0
 
     def encode(self, lr: torch.Tensor) -> torch.Tensor:
+        """Per-input-pixel codes already through the pixel MLP's first linear layer: (B, h, w, hidden).
+
+        That layer is linear in [unfolded features, rel, cell]. Its feature part applied to the
+        3x3-unfolded map is a 3x3 convolution, so it runs once per input pixel here instead of
+        once per (query, ensemble member) — at scale 2 each code serves 16 of those — and each
+        query then gathers one contiguous row (channels-last) instead of the 9C-wide unfolded one.
+        Same function and weights as LIIF's; only the order of the sums changes.
+        """
         self.check_input(lr)
         feat = self.encoder(lr)
-        if self.feat_unfold:
-            b, c, h, w = feat.shape
-            feat = F.unfold(feat, 3, padding=1).view(b, c * 9, h, w)
-        return feat
+        first = self.pixel_mlp.layers[0]
+        size = 3 if self.feat_unfold else 1
+        code_inputs = feat.shape[1] * size * size
+        kernel = first.weight[:, :code_inputs].reshape(-1, feat.shape[1], size, size)
+        codes = F.conv2d(feat, kernel, first.bias, padding=size // 2)
+        return codes.permute(0, 2, 3, 1).contiguous()
 
-    def pixel_features(self, feat: torch.Tensor, pos: torch.Tensor, cell: torch.Tensor) -> torch.Tensor:
+    def pixel_features(self, codes: torch.Tensor, pos: torch.Tensor, cell: torch.Tensor) -> torch.Tensor:
         """(B, Q, pixel_dim) at positions (B, Q, 2) with cells (B, Q, 2), both in input pixels."""
-        b, channels, h, w = feat.shape
-        flat = feat.reshape(b, channels, h * w)
+        b, h, w, hidden = codes.shape
+        queries = pos.shape[1]
+        first = self.pixel_mlp.layers[0]
+        code_inputs = first.in_features - 2 - (2 if self.cell_decode else 0)
+        w_geometry = first.weight[:, code_inputs:].T  # rel (and cell) part of the first layer
+        flat = codes.reshape(b * h * w, hidden)
+        image_offset = (torch.arange(b, device=pos.device) * (h * w)).unsqueeze(1)
         limits = torch.tensor([h - 1, w - 1], device=pos.device)
         shifts = [-0.5, 0.5] if self.local_ensemble else [0.0]
-        preds, areas = [], []
+        members, areas = [], []
         for dy in shifts:
             for dx in shifts:
                 shift = torch.tensor([dy, dx], dtype=pos.dtype, device=pos.device)
                 index = torch.floor(pos + shift + _EPS_PX).long().clamp_(min=0).minimum(limits)
-                picked = index[..., 0] * w + index[..., 1]  # (B, Q)
-                q_feat = torch.gather(flat, 2, picked.unsqueeze(1).expand(b, channels, -1)).permute(0, 2, 1)
                 rel = 2 * (pos - (index + 0.5))
-                inputs = [q_feat, rel.to(feat.dtype)]
-                if self.cell_decode:
-                    inputs.append(2 * cell.to(feat.dtype))
-                preds.append(self.pixel_mlp(torch.cat(inputs, dim=-1)))
-                areas.append(torch.abs(rel[..., 0] * rel[..., 1]).to(feat.dtype) + 1e-9)
+                geometry = torch.cat([rel, 2 * cell] if self.cell_decode else [rel], dim=-1)
+                picked = flat.index_select(0, (index[..., 0] * w + index[..., 1] + image_offset).reshape(-1))
+                members.append(torch.addmm(picked, geometry.reshape(-1, w_geometry.shape[0]).to(codes.dtype),
+                                           w_geometry))
+                areas.append(torch.abs(rel[..., 0] * rel[..., 1]).to(codes.dtype) + 1e-9)
+        # All ensemble members in one tensor, so the rest of the MLP runs as one large GEMM per layer.
+        preds = self.pixel_mlp.layers[1:](torch.stack(members)).view(len(members), b, queries, -1)
         if not self.local_ensemble:
             return preds[0]
-        total = torch.stack(areas).sum(dim=0)
-        areas = areas[::-1]  # each code is weighted by the area of the diagonally opposite rectangle
-        return sum(pred * (area / total).unsqueeze(-1) for pred, area in zip(preds, areas))
+        # each code is weighted by the area of the diagonally opposite rectangle
+        weights = torch.stack(areas[::-1]) / sum(areas)
+        return (preds * weights.unsqueeze(-1)).sum(dim=0)
 
     def decode_bands(self, pixel: torch.Tensor, bands) -> torch.Tensor:
         """(B, Q, pixel_dim) -> (B, Q, C) band values for the prepared bands."""
@@ -95,20 +110,20 @@ class ImplicitSuperResolver(SuperResolver):
         """Per-forward spectral state (e.g. sampled wavelengths), shared by every query chunk."""
         return intervals
 
-    def query(self, feat: torch.Tensor, pos: torch.Tensor, cell: torch.Tensor, bands) -> torch.Tensor:
+    def query(self, codes: torch.Tensor, pos: torch.Tensor, cell: torch.Tensor, bands) -> torch.Tensor:
         """Band values at query positions, in chunks of ``query_chunk`` points to bound memory."""
         outputs = []
         for start in range(0, pos.shape[1], self.query_chunk):
             stop = start + self.query_chunk
-            pixel = self.pixel_features(feat, pos[:, start:stop], cell[:, start:stop])
+            pixel = self.pixel_features(codes, pos[:, start:stop], cell[:, start:stop])
             outputs.append(self.decode_bands(pixel, bands))
         return torch.cat(outputs, dim=1)
 
     def render(self, lr, rows, cols, intervals, cell) -> torch.Tensor:
-        feat = self.encode(lr)
+        codes = self.encode(lr)
         batch = lr.shape[0]
         pos = torch.stack(torch.meshgrid(rows, cols, indexing="ij"), dim=-1).reshape(1, -1, 2)
         pos = pos.to(lr.device).expand(batch, -1, -1)
         cells = torch.tensor(cell, dtype=torch.float64, device=lr.device).expand_as(pos)
-        values = self.query(feat, pos, cells, self.prepare_bands(torch.as_tensor(intervals).to(lr.device)))
+        values = self.query(codes, pos, cells, self.prepare_bands(torch.as_tensor(intervals).to(lr.device)))
         return values.permute(0, 2, 1).reshape(batch, -1, len(rows), len(cols))

@@ -20,6 +20,7 @@ import os
 import re
 import tempfile
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import dask.array
@@ -149,20 +150,32 @@ def check_output_path(path: str | Path, overwrite: bool) -> Path:
 def _stream_blocks(dst, array, dtype: str, blocks_in_flight: int) -> None:
     """Compute a dask array a few blocks at a time and write each to its window.
 
-    Memory stays bounded by ``blocks_in_flight`` blocks, and it works with any dask scheduler,
-    a distributed cluster included (the blocks are computed there, the writing happens here).
+    Memory stays bounded by two batches of ``blocks_in_flight`` blocks, and it works with any
+    dask scheduler, a distributed cluster included (the blocks are computed there, the writing
+    happens here). One writer thread compresses and writes a batch while the next one is
+    computed; it is the only thread that touches ``dst``.
     """
     if array.numblocks[0] != 1:
         array = array.rechunk({0: -1})
     offsets = [np.concatenate([[0], np.cumsum(c)]) for c in array.chunks]
     blocks = array.to_delayed()[0].ravel()
     indices = [(i, j) for i in range(array.numblocks[1]) for j in range(array.numblocks[2])]
-    for start in range(0, len(indices), blocks_in_flight):
-        batch = indices[start : start + blocks_in_flight]
-        values = dask.compute(*[blocks[i * array.numblocks[2] + j] for i, j in batch])
+
+    def write(batch, values):
         for (i, j), block in zip(batch, values):
             window = Window(offsets[2][j], offsets[1][i], block.shape[2], block.shape[1])
             dst.write(np.asarray(block, dtype=dtype), window=window)
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="geossr-writer") as writer:
+        pending = None
+        for start in range(0, len(indices), blocks_in_flight):
+            batch = indices[start : start + blocks_in_flight]
+            values = dask.compute(*[blocks[i * array.numblocks[2] + j] for i, j in batch])
+            if pending is not None:
+                pending.result()  # re-raises a write error here, before more work is done
+            pending = writer.submit(write, batch, values)
+        if pending is not None:
+            pending.result()
 
 
 def write_raster(

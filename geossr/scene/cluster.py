@@ -1,0 +1,32 @@
+"""A dask.distributed LocalCluster set up for torch inference on one machine."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+
+import dask
+
+# distributed starts workers with MALLOC_TRIM_THRESHOLD_ set, which switches off glibc's dynamic
+# mmap threshold: every large decoder temporary then becomes a fresh mmap (page faults and
+# zeroing on each tile). A fixed 64 MiB threshold restores reuse; measured 1.5x per worker
+# (benchmarks/results/engine.md).
+MMAP_THRESHOLD_BYTES = 64 * 2**20
+
+
+@contextlib.contextmanager
+def local_cluster(workers: int):
+    """Yield a Client of ``workers`` single-task worker processes sharing this machine's cores.
+
+    torch's thread count is set through the environment (OMP_NUM_THREADS), so a worker that the
+    nanny restarts after a crash gets the same setting.
+    """
+    from distributed import Client, LocalCluster
+
+    torch_threads = max(1, (os.cpu_count() or 1) // workers)
+    environ = {"distributed.nanny.pre-spawn-environ.MALLOC_MMAP_THRESHOLD_": MMAP_THRESHOLD_BYTES,
+               "distributed.nanny.pre-spawn-environ.OMP_NUM_THREADS": torch_threads}
+    with dask.config.set(environ), \
+            LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        yield client
