@@ -66,6 +66,9 @@ def upsample(
     tile: int = typer.Option(256, "--tile", help="Output tile size in pixels (memory is bounded by it)."),
     dtype: str = typer.Option("float32", "--dtype", help="float32 (NaN nodata) or uint16 (x10000, 65535 nodata)."),
     precision: str = typer.Option("fp32", "--precision", help="fp32, bf16 or fp16 inference."),
+    consistency: bool = typer.Option(
+        False, "--consistency", help="Project the output so it re-integrates to the input through the input sensor."
+    ),
     cog: bool = typer.Option(False, "--cog", help="Write a Cloud-Optimized GeoTIFF."),
     co: list[str] = typer.Option(None, "--co", help="GDAL creation option KEY=VALUE (repeatable)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing outputs."),
@@ -99,7 +102,7 @@ def upsample(
                         source, target, scale=scale, sensor=sensor, model=model,
                         weights=str(weights) if weights else None, input_sensor=input_sensor,
                         input_scale=input_scale, device=device, tile=tile, dtype=dtype, precision=precision,
-                        cog=cog, creation_options=options, overwrite=overwrite,
+                        cog=cog, creation_options=options, overwrite=overwrite, consistency=consistency,
                     )
                 if summary["status"] == "written" and (quicklook or spectrum):
                     from geossr.scene.quicklook import plot_spectrum, save_quicklook

@@ -1,4 +1,7 @@
 import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -23,3 +26,15 @@ def rosis_example() -> Path:
 @pytest.fixture(scope="session")
 def cave_example() -> Path:
     return EXAMPLES / "cave_peppers_256x256.tif"
+
+
+@pytest.fixture(scope="session")
+def run_geossr():
+    """Run the installed ``geossr`` command (or the CLI module) and capture its output."""
+    exe = shutil.which("geossr")
+    command = [exe] if exe else [sys.executable, "-c", "from geossr_cli.main import main; main()"]
+
+    def run(*args, cwd):
+        return subprocess.run([*command, *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=300)
+
+    return run

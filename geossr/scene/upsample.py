@@ -24,7 +24,8 @@ import rasterio
 
 from geossr import __version__
 from geossr.device import resolve_device
-from geossr.errors import GeossrError
+from geossr.consistency import input_response
+from geossr.errors import CoverageError, GeossrError
 from geossr.models import build
 from geossr.models.checkpoint import load_checkpoint
 from geossr.models.limits import check_band_range, check_scale
@@ -116,8 +117,13 @@ def upsample_file(
     cog: bool = False,
     creation_options: dict | None = None,
     overwrite: bool = False,
+    consistency: bool = False,
 ) -> dict:
-    """Super-resolve one scene file; returns a summary (``status`` is "written" or "skipped")."""
+    """Super-resolve one scene file; returns a summary (``status`` is "written" or "skipped").
+
+    ``consistency`` projects the output so that it re-integrates to the input through the input
+    sensor (``geossr.consistency``; measured in benchmarks/results/fidelity.md).
+    """
     check_scale(scale, None)
     if dtype not in DTYPES:
         raise GeossrError(f"--dtype must be one of {', '.join(DTYPES)}")
@@ -136,7 +142,7 @@ def upsample_file(
     key = request_key(input=str(Path(input_path).resolve()), size=stat.st_size, mtime=stat.st_mtime_ns,
                       source=source.fingerprint, target=target.fingerprint, scale=scale, model=net.config,
                       weights=weights_label, input_scale=factor, dtype=dtype, precision=precision, cog=cog,
-                      co=creation_options, version=__version__)
+                      co=creation_options, consistency=consistency, version=__version__)
     if output_path.exists() and not overwrite and is_complete(output_path, key):
         return {"input": str(input_path), "output": str(output_path), "status": "skipped (already complete)"}
     check_output_path(output_path, overwrite)
@@ -152,7 +158,14 @@ def upsample_file(
     ):
         raise GeossrError(f"--model {net.name} produces only the {len(net.fixed_intervals_nm)} bands it was "
                           f"trained for, not {target.name}; use ssif for other band sets")
-    out = upsample(data * factor, scale, target, net.to(device), tile=tile, device=device, precision=precision)
+    if consistency:
+        try:
+            input_response(target, net.input_sensor)
+        except CoverageError as exc:
+            raise GeossrError(f"--consistency needs output bands that cover the input sensor {net.input_sensor.name}: "
+                              f"{exc}") from None
+    out = upsample(data * factor, scale, target, net.to(device), tile=tile, device=device, precision=precision,
+                   consistency=consistency)
     numpy_dtype, nodata = DTYPES[dtype]
     if dtype == "uint16":
         scaled = (out * UINT16_SCALE).clip(0, nodata - 1).round()
@@ -164,6 +177,7 @@ def upsample_file(
         "GEOSSR_SOURCE": Path(input_path).name,
         "GEOSSR_SOURCE_SENSOR": source.name,
         "GEOSSR_REQUEST": key,
+        "GEOSSR_CONSISTENCY": "projected onto the input" if consistency else "none",
     }
     if dtype == "uint16":
         tags["REFLECTANCE_SCALE"] = f"{1 / UINT16_SCALE:g}"
@@ -183,6 +197,7 @@ def upsample_file(
         "bands": len(target),
         "scale": scale,
         "input_scale": factor,
+        "consistency": consistency,
         "input_size": [data.sizes["y"], data.sizes["x"]],
         "output_size": [out.sizes["y"], out.sizes["x"]],
         "warnings": [str(w.message) for w in caught],
