@@ -27,10 +27,12 @@ DEVICES = ["auto", "cpu", "cuda"]
 
 _SENSOR_HELP = (
     "<p><b>Target sensor</b>: a sensor shipped with geossr (<code>geossr sensors list</code>). "
-    "<b>Target sensor file</b>, if given, replaces it: any sensor .yaml file (see geossr's README, "
+    "<b>Other target bands</b>, if given, replace it: some bands of a sensor "
+    "(<code>ikonos:blue,green,red,nir</code>) or a band grid in nm (<code>grid:400:1000:60</code>). "
+    "<b>Target sensor file</b>, if given, replaces both: a sensor .yaml file (geossr's README, "
     "'Sensor files').</p>"
     "<p><b>Input sensor</b>: the input's bands, if the file does not declare its wavelengths "
-    "(a sensor name, <code>NAME:BAND,BAND,...</code>, a .yaml file or <code>grid:START:STOP:N</code>).</p>"
+    "(the same forms as the target).</p>"
 )
 
 
@@ -49,13 +51,24 @@ class GeossrAlgorithm(QgsProcessingAlgorithm):
     def icon(self):
         return QIcon(str(ICONS / self.icon_name))
 
+    def checkParameterValues(self, parameters, context):  # noqa: N802
+        # Without geossr the sensor list is empty and every sensor "invalid": say why instead.
+        try:
+            configured_executable()
+        except runner.GeossrRunError as exc:
+            return False, str(exc)
+        return super().checkParameterValues(parameters, context)
+
     def add_sensor_parameters(self, default):
         self.addParameter(QgsProcessingParameterEnum(
             "SENSOR", "Target sensor", options=self.sensors, allowMultiple=False,
             defaultValue=default if default in self.sensors else None, optional=True, usesStaticStrings=True,
         ))
+        self.addParameter(QgsProcessingParameterString(
+            "SENSOR_SPEC", "Other target bands (e.g. ikonos:blue,green,red,nir or grid:400:1000:60)", optional=True,
+        ))
         self.addParameter(QgsProcessingParameterFile(
-            "SENSOR_FILE", "Target sensor file (.yaml, replaces the target sensor)",
+            "SENSOR_FILE", "Target sensor file (.yaml)",
             behavior=QgsProcessingParameterFile.File, extension="yaml", optional=True,
         ))
         self.addParameter(QgsProcessingParameterString(
@@ -63,10 +76,11 @@ class GeossrAlgorithm(QgsProcessingAlgorithm):
         ))
 
     def sensor_arguments(self, parameters, context):
-        sensor_file = self.parameterAsFile(parameters, "SENSOR_FILE", context)
-        sensor = sensor_file or self.parameterAsEnumString(parameters, "SENSOR", context)
+        sensor = (self.parameterAsFile(parameters, "SENSOR_FILE", context)
+                  or (self.parameterAsString(parameters, "SENSOR_SPEC", context) or "").strip()
+                  or self.parameterAsEnumString(parameters, "SENSOR", context))
         if not sensor:
-            raise QgsProcessingException("choose a target sensor or give a target sensor file")
+            raise QgsProcessingException("choose a target sensor, other target bands or a target sensor file")
         arguments = ["--sensor", sensor]
         input_sensor = (self.parameterAsString(parameters, "INPUT_SENSOR", context) or "").strip()
         if input_sensor:
@@ -201,8 +215,10 @@ class SimulateAlgorithm(GeossrAlgorithm):
         arguments = [
             "simulate", self.input_path(parameters, context),
             *self.sensor_arguments(parameters, context),
-            "--scale", repr(self.parameterAsDouble(parameters, "SCALE", context)),
             "--output", output, "--overwrite", "--progress-json",
         ]
+        scale = self.parameterAsDouble(parameters, "SCALE", context)
+        if scale != 1:
+            arguments += ["--scale", repr(scale)]
         self.run_geossr(arguments, feedback)
         return {"OUTPUT": output}

@@ -24,13 +24,16 @@ class GeossrRunError(Exception):
 
 def find_executable(configured: str | None) -> str:
     """The configured path if given, else GEOSSR_EXECUTABLE, else ``geossr`` on PATH."""
-    candidate = configured or os.environ.get("GEOSSR_EXECUTABLE") or shutil.which("geossr")
-    if not candidate:
-        raise GeossrRunError(
-            "geossr executable not found: install geossr (pip) or set its path in "
-            "Settings > Options > Processing > Providers > geossr"
-        )
-    return candidate
+    where = "Settings > Options > Processing > Providers > geossr"
+    candidate = configured or os.environ.get("GEOSSR_EXECUTABLE")
+    if candidate:
+        if not (os.path.isfile(candidate) and os.access(candidate, os.X_OK)):
+            raise GeossrRunError(f"geossr executable not found at {candidate}: correct it in {where}")
+        return candidate
+    found = shutil.which("geossr")
+    if not found:
+        raise GeossrRunError(f"geossr executable not found on PATH: install geossr (pip) or set its path in {where}")
+    return found
 
 
 def child_environment() -> dict:
@@ -82,28 +85,36 @@ def run(arguments: list[str], executable: str, *, on_progress, is_canceled, on_w
     stderr_lines: list[str] = []
     readers = [threading.Thread(target=_pump, args=(child.stdout, stdout_lines), daemon=True),
                threading.Thread(target=lambda: stderr_lines.extend(child.stderr), daemon=True)]
-    for reader in readers:
-        reader.start()
-    while True:
-        if is_canceled():
-            _stop(child, terminate_timeout)
-            raise GeossrRunError("cancelled: geossr was stopped and wrote no output")
-        try:
-            line = stdout_lines.get(timeout=poll_seconds)
-        except queue.Empty:
-            continue
-        if line is None:
-            break
-        _dispatch(line, on_progress, on_output)
-    returncode = child.wait()
-    for reader in readers:
-        reader.join()
+    with child:  # closes the pipes and reaps the child however this block ends
+        for reader in readers:
+            reader.start()
+        while True:
+            if is_canceled():
+                _stop(child, terminate_timeout)
+                _join(readers)
+                raise GeossrRunError("cancelled: geossr was stopped and wrote no output")
+            try:
+                line = stdout_lines.get(timeout=poll_seconds)
+            except queue.Empty:
+                continue
+            if line is None:
+                break
+            _dispatch(line, on_progress, on_output)
+        returncode = child.wait()
+        _join(readers)
     stderr = "".join(stderr_lines)
     for line in stderr.splitlines():
         if line.startswith(WARNING_PREFIX):
             on_warning(line[len(WARNING_PREFIX):])
     if returncode != 0:
         raise GeossrRunError(error_message(stderr, returncode))
+
+
+def _join(readers, timeout: float = 10) -> None:
+    """Let the readers reach the end of the pipes before they are closed (a grandchild could keep
+    them open, hence the timeout)."""
+    for reader in readers:
+        reader.join(timeout)
 
 
 def _dispatch(line: str, on_progress, on_output) -> None:
