@@ -6,7 +6,6 @@ from pathlib import Path
 
 import typer
 
-from geossr_cli.output import console
 
 
 def qgis_plugin(
@@ -25,8 +24,8 @@ def qgis_plugin(
     if profile_dir is not None and not install:
         raise GeossrError("--profile-dir goes with --install")
     if zip_path is not None:
-        console.print(f"plugin zip written to {zip_plugin(zip_path)}", markup=False, highlight=False)
+        typer.echo(f"plugin zip written to {zip_plugin(zip_path)}")
     if install:
         folder = install_plugin(profile_dir)
-        console.print(f"plugin installed in {folder} and enabled; restart QGIS, then find the geossr "
-                      "algorithms in the Processing Toolbox", markup=False, highlight=False)
+        typer.echo(f"plugin installed in {folder} and enabled; restart QGIS, then find the geossr "
+                   "algorithms in the Processing Toolbox")
