@@ -65,6 +65,12 @@ class Qgis:
         return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+@pytest.fixture
+def scene(rosis_example, tmp_path):
+    """A copy of the ROSIS example: QGIS writes statistics (.aux.xml) beside the rasters it opens."""
+    return Path(shutil.copy(rosis_example, tmp_path / rosis_example.name))
+
+
 def leftovers(folder: Path, name: str) -> list[str]:
     """The output or any temporary geossr would have written beside it."""
     return sorted(p.name for p in folder.iterdir() if p.name == name or p.name.startswith(f".{name}."))
@@ -78,13 +84,13 @@ def test_qgis_process_lists_the_geossr_algorithms(qgis):
     assert algorithms == {"geossr:upsample": "Upsample (super-resolve)", "geossr:simulate": "Simulate sensor"}
 
 
-def test_upsample_in_qgis_process_writes_the_raster_qgis_loads_with_band_names(qgis, rosis_example, tmp_path):
+def test_upsample_in_qgis_process_writes_the_raster_qgis_loads_with_band_names(qgis, scene, tmp_path):
     output = tmp_path / "pavia_x2.tif"
-    result = qgis.process("run", "geossr:upsample", "--", f"INPUT={rosis_example}", "SCALE=2", "SENSOR=rosis",
+    result = qgis.process("run", "geossr:upsample", "--", f"INPUT={scene}", "SCALE=2", "SENSOR=rosis",
                           "MODEL=bicubic", f"OUTPUT={output}")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "100 - done" in result.stdout  # geossr's --progress-json lines drove QGIS's progress
-    with rasterio.open(rosis_example) as source, rasterio.open(output) as out:
+    with rasterio.open(scene) as source, rasterio.open(output) as out:
         assert (out.width, out.height) == (2 * source.width, 2 * source.height)
         assert out.count == source.count == 102
         assert out.crs == source.crs
@@ -99,10 +105,10 @@ def test_upsample_in_qgis_process_writes_the_raster_qgis_loads_with_band_names(q
 
 
 @pytest.mark.slow
-def test_simulate_then_shipped_ssif_weights_in_qgis_process(qgis, rosis_example, tmp_path):
+def test_simulate_then_shipped_ssif_weights_in_qgis_process(qgis, scene, tmp_path):
     """The GIS user's chain: IKONOS from the ROSIS scene (2x coarser), then back to ROSIS bands with SSIF."""
     ikonos = tmp_path / "pavia_ikonos.tif"
-    simulated = qgis.process("run", "geossr:simulate", "--", f"INPUT={rosis_example}",
+    simulated = qgis.process("run", "geossr:simulate", "--", f"INPUT={scene}",
                              "SENSOR_SPEC=ikonos:blue,green,red,nir", "SCALE=2", f"OUTPUT={ikonos}")
     assert simulated.returncode == 0, simulated.stdout + simulated.stderr
     upsampled = tmp_path / "pavia_ssif.tif"
@@ -116,7 +122,7 @@ def test_simulate_then_shipped_ssif_weights_in_qgis_process(qgis, rosis_example,
         assert out.crs == low.crs
 
 
-def test_bad_input_fails_with_geossrs_one_line_error(qgis, rosis_example, tmp_path):
+def test_bad_input_fails_with_geossrs_one_line_error(qgis, scene, tmp_path):
     """No shipped SSIF weights take ROSIS input. geossr is found through the provider setting here."""
     settings = qgis.profile / "QGIS" / "QGIS3.ini"
     before = settings.read_text()
@@ -124,7 +130,7 @@ def test_bad_input_fails_with_geossrs_one_line_error(qgis, rosis_example, tmp_pa
     env = {k: v for k, v in qgis.env.items() if k != "GEOSSR_EXECUTABLE"}
     output = tmp_path / "never.tif"
     try:
-        result = qgis.process("run", "geossr:upsample", "--", f"INPUT={rosis_example}", "SCALE=2", "SENSOR=rosis",
+        result = qgis.process("run", "geossr:upsample", "--", f"INPUT={scene}", "SCALE=2", "SENSOR=rosis",
                               f"OUTPUT={output}", env=env)
     finally:
         settings.write_text(before)
@@ -135,19 +141,19 @@ def test_bad_input_fails_with_geossrs_one_line_error(qgis, rosis_example, tmp_pa
     assert leftovers(tmp_path, output.name) == []
 
 
-def test_missing_geossr_is_reported_with_where_to_set_it(qgis, rosis_example, tmp_path):
+def test_missing_geossr_is_reported_with_where_to_set_it(qgis, scene, tmp_path):
     env = qgis.env | {"GEOSSR_EXECUTABLE": str(tmp_path / "no-geossr-here")}
-    result = qgis.process("run", "geossr:upsample", "--", f"INPUT={rosis_example}", "SCALE=2", "SENSOR=rosis",
+    result = qgis.process("run", "geossr:upsample", "--", f"INPUT={scene}", "SCALE=2", "SENSOR=rosis",
                           f"OUTPUT={tmp_path / 'never.tif'}", env=env)
     assert result.returncode != 0
     assert f"geossr executable not found at {tmp_path / 'no-geossr-here'}: correct it in Settings > Options > " \
            "Processing > Providers > geossr" in result.stderr, result.stdout + result.stderr
 
 
-def test_cancel_stops_geossr_and_leaves_no_output(qgis, rosis_example, tmp_path):
+def test_cancel_stops_geossr_and_leaves_no_output(qgis, scene, tmp_path):
     """Cancel at the first progress step of a 625-tile run (x8, 32 px tiles): geossr stops, nothing is left."""
     output = tmp_path / "cancelled.tif"
-    parameters = {"INPUT": str(rosis_example), "SCALE": 8, "SENSOR": "rosis", "MODEL": "bicubic", "TILE": 32,
+    parameters = {"INPUT": str(scene), "SCALE": 8, "SENSOR": "rosis", "MODEL": "bicubic", "TILE": 32,
                   "OUTPUT": str(output)}
     answer = qgis.helper("cancel", qgis.plugins, json.dumps(parameters))
     assert answer["ok"] is False
