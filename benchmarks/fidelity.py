@@ -11,7 +11,8 @@ Sections (each a table in OUT.md; all rows in OUT.json):
 - the held-out remote-sensing scene: the shipped IKONOS SSIF model, LIIF on the same budget, bicubic.
 Beside each row the published figure for the same method and setting, where the papers give one.
 A model named in a section is taken from the shipped weights, else from ``RUNS/NAME/model.safetensors``;
-sections whose checkpoints are missing are skipped with a message.
+sections whose checkpoints are missing are skipped with a message. `--sections a,b` re-measures only those
+sections and keeps the others from an existing OUT.json (each section records its own date and machine).
 """
 
 from __future__ import annotations
@@ -148,14 +149,14 @@ def run_section(section: Section, runs: Path, root: Path, crop: int | None) -> t
             published = PAPER.get((section.dataset, method, int(row["scale"]))) if bands_match else None
             if published is not None and not row["model"].endswith("consistency"):
                 row["paper"] = dict(zip(("psnr", "ssim", "sam"), published))
-            row["out_of_distribution"] = out_of_distribution(row, training)
+            row["out_of_distribution"] = out_of_distribution(row, training, model.fixed_intervals_nm is None)
         rows += found
     return rows, budgets
 
 
-def out_of_distribution(row: dict, training: dict) -> bool:
+def out_of_distribution(row: dict, training: dict, any_bands: bool) -> bool:
     scale_range = training.get("scale_range")
-    bands_range = training.get("data", {}).get("bands_range")
+    bands_range = training.get("data", {}).get("bands_range") if any_bands else None
     return bool((scale_range and not scale_range[0] <= row["scale"] <= scale_range[1])
                 or (bands_range and not bands_range[0] <= row["bands"] <= bands_range[1]))
 
@@ -204,40 +205,49 @@ def main() -> None:
     parser.add_argument("--runs", type=Path, default=Path("runs"), help="folder of run folders (non-shipped models)")
     parser.add_argument("--root", type=Path, default=Path("../shared/data"))
     parser.add_argument("--crop", type=int, default=256, help="centred crop of each held-out scene (HR pixels)")
-    parser.add_argument("--sections", default=",".join(s.key for s in SECTIONS))
+    parser.add_argument("--sections", default=",".join(s.key for s in SECTIONS),
+                        help="sections to (re)measure; the others are kept from an existing OUT.json")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/fidelity"))
     args = parser.parse_args()
     wanted = args.sections.split(",")
-    started = time.perf_counter()
-    rows, budgets = [], []
+    unknown = set(wanted) - {s.key for s in SECTIONS}
+    if unknown:
+        parser.error(f"unknown sections: {', '.join(sorted(unknown))}")
+    previous = args.out.with_suffix(".json")
+    measured = json.loads(previous.read_text())["sections"] if previous.exists() else {}
     for section in SECTIONS:
         if section.key in wanted:
-            found, used = run_section(section, args.runs, args.root, args.crop)
-            rows += found
-            budgets += [b for b in used if b not in budgets]
-            print(f"{section.key}: {len(found)} rows, {time.perf_counter() - started:.0f} s")
-    context = {
-        "machine": machine(),
-        "held-out scenes": "CAVE: " + ", ".join(c.name for c in load_dataset("cave", args.root, "test"))
-                           + "; remote: " + ", ".join(c.name for c in load_dataset("remote", args.root, "test")),
-        "crop": f"centred {args.crop} x {args.crop} HR pixels of each scene" if args.crop else "whole scenes",
-        "evaluation time": f"{time.perf_counter() - started:.0f} s",
-        "training budgets": budgets,
-        "how ours differs from the papers": DIFFERENCES,
-    }
-    parts = ["# Fidelity on held-out real scenes\n\n", "Made by `python benchmarks/fidelity.py "
-             f"--runs RUNS --crop {args.crop}`. PSNR/SSIM/SAM on the generated bands; re-integration PSNR: the "
-             "output integrated through the input sensor's response, against the input (physical consistency); "
-             "`+ consistency` rows: the output projected onto the input (`geossr upsample --consistency`). "
-             "(OOD): outside the model's trained scale or band-count range.\n\n"]
-    parts += [f"- {key}: {value if isinstance(value, str) else '; '.join(value)}\n" for key, value in context.items()]
-    parts.append("\n## Ordering on held-out scenes (PSNR)\n\n" + "\n".join(ordering_checks(rows)) + "\n")
+            started = time.perf_counter()
+            rows, budgets = run_section(section, args.runs, args.root, args.crop)
+            measured[section.key] = {"rows": rows, "budgets": budgets, "machine": machine(), "crop": args.crop,
+                                     "seconds": round(time.perf_counter() - started),
+                                     "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+            print(f"{section.key}: {len(rows)} rows, {measured[section.key]['seconds']} s")
+    write_report(measured, args.root, args.out)
+
+
+def write_report(measured: dict, root: Path, out: Path) -> None:
+    rows = [row for key in measured for row in measured[key]["rows"]]
+    budgets = list(dict.fromkeys(b for key in measured for b in measured[key]["budgets"]))
+    held_out = {name: ", ".join(c.name for c in load_dataset(name, root, "test")) for name in ("cave", "remote")}
+    parts = ["# Fidelity on held-out real scenes\n\n",
+             "Made by `python benchmarks/fidelity.py --runs RUNS`. PSNR/SSIM/SAM of the generated bands against the "
+             "real ones; re-integration PSNR: the output integrated through the input sensor's response and "
+             "degraded, against the input (physical consistency); `+ consistency` rows: the output projected onto "
+             "the input (`geossr upsample --consistency`). (OOD): outside the model's trained scale or band-count "
+             "range.\n\n",
+             f"- held-out scenes: CAVE: {held_out['cave']}; remote sensing: {held_out['remote']}\n",
+             f"- training budgets: {'; '.join(budgets)}\n",
+             f"- how ours differs from the papers: {DIFFERENCES}\n",
+             "\n## Ordering on held-out scenes (PSNR)\n\n" + "\n".join(ordering_checks(rows)) + "\n"]
     for section in SECTIONS:
-        mine = [r for r in rows if r["section"] == section.key]
-        if mine:
-            parts.append(f"\n## {section.title}\n\n{section_table(mine)}")
-    outputs = {args.out.with_suffix(".md"): "".join(parts),
-               args.out.with_suffix(".json"): json.dumps({"context": context, "rows": rows}, indent=2)}
+        if section.key in measured:
+            run = measured[section.key]
+            crop = f"centred {run['crop']} px crops" if run["crop"] else "whole scenes"
+            parts.append(f"\n## {section.title}\n\n{crop}; measured {run['date']} in {run['seconds']} s on "
+                         f"{run['machine']}\n\n{section_table(run['rows'])}")
+    outputs = {out.with_suffix(".md"): "".join(parts),
+               out.with_suffix(".json"): json.dumps({"sections": measured}, indent=2)}
     for path, text in outputs.items():
         with atomic_output(path) as tmp:
             Path(tmp).write_text(text)
