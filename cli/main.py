@@ -10,7 +10,7 @@ from typer.exceptions import TyperException
 
 from geossr import __version__
 from geossr.errors import GeossrError
-from geossr_cli import evaluate, info, models, sensors, simulate, train, upsample
+from geossr_cli import benchmark, evaluate, info, models, sensors, simulate, train, upsample
 
 app = typer.Typer(
     name="geossr",
@@ -26,6 +26,8 @@ app.command("info")(info.info)
 app.add_typer(models.app, name="models")
 app.command("train")(train.train)
 app.command("evaluate")(evaluate.evaluate)
+app.add_typer(benchmark.app, name="benchmark")
+benchmark.app.command("landuse")(benchmark.landuse)
 
 
 def _print_version(value: bool) -> None:
