@@ -76,6 +76,13 @@ class _Progress:
                                              f"(val OA {100 * info['val_oa']:.1f} %)")
 
 
+def _log_line(kind, **info):
+    """Without a terminal (a log file): one plain line per finished step."""
+    if kind in ("generated", "classified") or (kind == "epoch" and info["epoch"] % 5 == 0):
+        details = " ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in info.items())
+        err_console.print(f"{kind} {details}", markup=False, highlight=False)
+
+
 def landuse(
     dataset: str = typer.Option(..., "--dataset", help="jasper-ridge, samson, pavia-centre or files."),
     output: Path = typer.Option(..., "--output", "-o", help="Write OUTPUT.md, OUTPUT.json and OUTPUT_*.png."),
@@ -133,7 +140,7 @@ def landuse(
         with Progress(*columns, console=err_console, transient=True) as progress:
             result = run_benchmark(scene, sr_models, config, _Progress(progress))
     else:
-        result = run_benchmark(scene, sr_models, config)
+        result = run_benchmark(scene, sr_models, config, _log_line)
     paths = write_report(result, output, command)
     console.print(markdown(result).split("## Training runs")[0], markup=False, soft_wrap=True)
     console.print("wrote " + ", ".join(str(p) for p in paths), markup=False)

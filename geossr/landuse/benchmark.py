@@ -18,10 +18,9 @@ range in a checkpoint's card; the input sensor's coverage for bicubic) widened b
 
 from __future__ import annotations
 
-import io
-import json
 import math
 import platform
+import time
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -31,7 +30,6 @@ import torch
 
 from geossr.data import spatial_downsample, spectral_matrix
 from geossr.errors import GeossrError
-from geossr.fileio import atomic_output
 from geossr.landuse.classifiers import CLASSIFIERS, A2S2KClassifier, SpectrumClassifier
 from geossr.landuse.datasets import AREAS, LabelledScene
 from geossr.landuse.metrics import classification_scores, mean_std
@@ -198,6 +196,7 @@ def generate(model: SRModel, scene: LabelledScene, bands: Sensor, scale: float, 
 def run_benchmark(scene: LabelledScene, models: list[SRModel], config: BenchmarkConfig, progress=None) -> dict:
     """Everything the report needs: see :func:`write_report`. ``progress(kind, **info)`` is told of each step."""
     progress = progress or (lambda kind, **info: None)
+    started = time.perf_counter()
     unknown = [c for c in config.classifiers if c not in CLASSIFIERS]
     if unknown or not config.classifiers:
         raise GeossrError(f"unknown classifier {unknown[0] if unknown else ''!r}: use {', '.join(CLASSIFIERS)}")
@@ -245,15 +244,18 @@ def run_benchmark(scene: LabelledScene, models: list[SRModel], config: Benchmark
             rng = np.random.default_rng(seed)
             train_px = _sample(scene, "train", classes, config.train_per_class, rng)
             val_px = _sample(scene, "validation", classes, config.val_per_class, rng)
+            started = time.perf_counter()
             fit, predict = _fit(classifier, seed, real, scene, train_px, val_px, len(classes), config, progress)
             training.append({"classifier": classifier, "seed": seed, "train_pixels": int(train_px[2].size),
-                             "validation_pixels": int(val_px[2].size), **fit})
+                             "validation_pixels": int(val_px[2].size), **fit,
+                             "fit_s": round(time.perf_counter() - started, 1)})
             for key, image in images.items():
                 predicted = predict(image[:, test.slices[0], test.slices[1]], test_rows, test_cols)
                 scores = classification_scores(test_labels.ravel()[scored], predicted[scored], len(classes))
                 per_image.setdefault((classifier, *key), []).append(scores)
                 if seed == 0:
                     maps[(classifier, *key)] = predicted.reshape(test.shape)
+            training[-1]["fit_and_score_s"] = round(time.perf_counter() - started, 1)
             progress("classified", classifier=classifier, seed=seed)
     rows = []
     for (classifier, image, scale), runs in per_image.items():
@@ -284,6 +286,7 @@ def run_benchmark(scene: LabelledScene, models: list[SRModel], config: Benchmark
         "config": asdict(config),
         "notes": notes,
         "machine": machine_description(config.device),
+        "elapsed_s": round(time.perf_counter() - started, 1),
         "_maps": maps,
         "_truth": np.where(test_labels >= 0, test_labels, -1),
     }
@@ -327,7 +330,13 @@ def _nanmean(values):
 def machine_description(device: str) -> str:
     import os
 
-    text = f"{platform.machine()} {platform.processor() or ''}".strip()
+    text = platform.machine()
+    try:
+        models = [line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                  if line.startswith("model name")]
+        text += f" {models[0]}" if models else ""
+    except OSError:
+        pass
     text += f", {os.cpu_count()} logical CPUs, torch {torch.__version__} threads {torch.get_num_threads()}"
     if device.startswith("cuda"):
         text += f", GPU {torch.cuda.get_device_name(device)}"

@@ -40,7 +40,7 @@ def markdown(result: dict, command: str | None = None) -> str:
         f"- sampling: up to {cfg['train_per_class']} train / {cfg['val_per_class']} validation pixels per class "
         f"(all of a class when it has fewer); patches {cfg['patch']}x{cfg['patch']}; A2S2K up to {cfg['epochs']} "
         f"epochs, early stopping (patience {cfg['patience']}) on validation loss; seeds {cfg['seeds']}",
-        f"- machine: {result['machine']}",
+        f"- machine: {result['machine']}; whole run {result['elapsed_s']:.0f} s",
     ]
     for model in models:
         flag = (" — **this scene was in its training set** (trained on " + ", ".join(model["trained_on"]) + ")"
@@ -119,12 +119,17 @@ def _figures(result: dict) -> dict[str, bytes]:
         panels = [("ground truth", truth)] + [
             (k[1] + ("" if k[2] is None else f" p={k[2]:g}"), np.where(truth >= 0, result["_maps"][k], -1)) for k in keys]
         height, width = truth.shape
-        aspect_w = 2.2 * max(width / height, 0.25)
-        fig, axes = plt.subplots(1, len(panels), figsize=(aspect_w * len(panels), 2.6), squeeze=False)
-        for ax, (title, image) in zip(axes[0], panels):
-            ax.imshow(image + 1, cmap=cmap, vmin=0, vmax=len(classes), interpolation="nearest")
-            ax.set_title(title, fontsize=6)
+        # Grid of panels near square overall: wide test strips stack, tall ones sit side by side.
+        ncols = max(1, min(len(panels), round(np.sqrt(len(panels) * height / width))))
+        nrows = -(-len(panels) // ncols)
+        panel_w, panel_h = (3.5, 3.5 * height / width) if width >= height else (3.5 * width / height, 3.5)
+        fig, axes = plt.subplots(nrows, ncols, figsize=(panel_w * ncols, (panel_h + 0.35) * nrows + 0.6),
+                                 squeeze=False)
+        for ax in axes.ravel():
             ax.axis("off")
+        for ax, (title, image) in zip(axes.ravel(), panels):
+            ax.imshow(image + 1, cmap=cmap, vmin=0, vmax=len(classes), interpolation="nearest")
+            ax.set_title(title, fontsize=7)
         handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in colours]
         fig.legend(handles, classes, loc="lower center", ncol=len(classes), fontsize=6, frameon=False)
         fig.suptitle(f"{CLASSIFIER_NAMES[classifier]}, seed 0: predicted land use on the test area "
