@@ -95,7 +95,7 @@ def landuse(
     cube_scale: float = typer.Option(1.0, "--cube-scale", help="files: factor mapping the cube's values to [0, 1]."),
     scales: str = typer.Option("2,3,4,8", "--scales", help="Spatial scales p."),
     models: str = typer.Option("bicubic,ssif_ikonos_default", "--models",
-                               help="bicubic and/or shipped weight names (see `geossr models list`)."),
+                               help="bicubic and/or shipped weight names (see `geossr models list`), or none."),
     weights: list[Path] = typer.Option([], "--weights", help="Extra LIIF/SSIF checkpoint (.safetensors); repeatable."),
     input_sensor: str = typer.Option("ikonos:blue,green,red,nir", "--input-sensor", help="Input sensor for bicubic."),
     classifiers: str = typer.Option("a2s2k,svm,rf", "--classifiers", help="a2s2k, svm, rf."),
@@ -110,13 +110,9 @@ def landuse(
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda[:N]."),
 ) -> None:
     """Land-use fidelity: train A2S2K-ResNet / SVM / RF on real bands, score them on generated images."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from geossr.device import resolve_device
     from geossr.errors import GeossrError
-    from geossr.landuse.benchmark import BenchmarkConfig, resolve_models, run_benchmark
-    from geossr.landuse.report import markdown, write_report
 
+    # Cheap checks first, before torch and the data are loaded.
     if dataset not in DATASETS:
         raise GeossrError(f"unknown --dataset {dataset!r} (use {', '.join(DATASETS)})")
     if not output.parent.resolve().is_dir():
@@ -124,6 +120,13 @@ def landuse(
     for path in [p for p in (cube, gt, labels, *weights) if p is not None]:
         if not path.is_file():
             raise GeossrError(f"file not found: {path}")
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from geossr.device import resolve_device
+    from geossr.landuse.benchmark import BenchmarkConfig, resolve_models, run_benchmark
+    from geossr.landuse.report import markdown, write_report
+
     target = resolve_device(device)
     config = BenchmarkConfig(
         scales=_list(scales, float, "--scales"), classifiers=_list(classifiers, str, "--classifiers"), seeds=seeds,
@@ -131,7 +134,7 @@ def landuse(
         val_per_class=val_per_class, min_pixels=min_pixels, bands=bands, device=target)
     if patch < 3 or patch % 2 == 0:
         raise GeossrError(f"--patch must be an odd number >= 3, got {patch}")
-    model_names = [m for m in _list(models, str, "--models") if m != "none"] if models != "none" else []
+    model_names = [] if models == "none" else _list(models, str, "--models")
     scene = _load_scene(dataset, root, cube, gt, labels, split, cube_sensor, cube_scale)
     sr_models = resolve_models(model_names, [str(w) for w in weights], input_sensor, target)
     command = "geossr " + " ".join(shlex.quote(a) for a in sys.argv[1:])

@@ -165,8 +165,10 @@ def load_pavia_centre(cube_path: str | Path, gt_path: str | Path, test_block=PAV
 def load_files_scene(cube_path: str | Path, labels_path: str | Path, split: str, sensor=None,
                      scale: float = 1.0) -> LabelledScene:
     """A cube GeoTIFF (values × ``scale`` in [0, 1]) and a single-band label raster of the same size."""
+    import warnings
+
     import rasterio
-    from rasterio.errors import RasterioIOError
+    from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 
     labels_path = Path(labels_path)
     if not Path(cube_path).is_file():
@@ -175,8 +177,10 @@ def load_files_scene(cube_path: str | Path, labels_path: str | Path, split: str,
         raise GeossrError(f"file not found: {labels_path}")
     cube = load_geotiff_cube(cube_path, sensor, scale)
     try:
-        with rasterio.open(labels_path) as dataset:
-            labels = dataset.read(1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)  # a plain label image is fine
+            with rasterio.open(labels_path) as dataset:
+                labels = dataset.read(1)
     except RasterioIOError:
         raise GeossrError(f"cannot read label raster {labels_path}") from None
     if not np.issubdtype(labels.dtype, np.integer):
