@@ -216,7 +216,10 @@ def run_benchmark(scene: LabelledScene, models: list[SRModel], config: Benchmark
     left_out = [scene.class_names[k - 1] for k in range(1, len(scene.class_names) + 1) if k not in classes]
     if left_out:
         notes.append(f"classes left out (fewer than {config.min_pixels} pixels in the training or validation "
-                     f"area, or none in the test area): {', '.join(left_out)}")
+                     f"area): {', '.join(left_out)}")
+    absent = [scene.class_names[k - 1] for k in classes if not counts["test"][k]]
+    if absent:
+        notes.append(f"classes learnt but absent from the test area (not in AA): {', '.join(absent)}")
     real = scene.cube.data[band_index]
     test = scene.areas["test"]
     images = {(REAL, None): real}
@@ -227,7 +230,7 @@ def run_benchmark(scene: LabelledScene, models: list[SRModel], config: Benchmark
             image, actual, caught = generate(model, scene, bands, scale, config.device)
             images[(model.label, scale)] = image
             model_notes.setdefault(model.label, set()).update(caught)
-            metrics = _spectral_metrics(image[:, test.slices[0], test.slices[1]], real[:, test.slices[0], test.slices[1]], actual)
+            metrics = _spectral_metrics(image[:, test.slices[0], test.slices[1]], real[:, test.slices[0], test.slices[1]])
             spectral.append({"model": model.label, "scale": scale, "actual_scale": actual, **metrics})
             progress("generated", model=model.label, scale=scale)
 
@@ -316,7 +319,7 @@ def _fit(classifier, seed, real, scene, train_px, val_px, classes, config, progr
     return fit, lambda image, rows, cols: model.predict(spectra(image, (rows, cols)))
 
 
-def _spectral_metrics(pred: np.ndarray, ref: np.ndarray, scale: float) -> dict:
+def _spectral_metrics(pred: np.ndarray, ref: np.ndarray) -> dict:
     from geossr.metrics import psnr, sam, ssim
 
     return {"psnr": psnr(pred, ref), "ssim": ssim(pred, ref), "sam": sam(pred, ref)}
