@@ -127,6 +127,32 @@ def test_jasper_and_samson_labels_are_abundance_argmax(shared_data):
     assert classes == [1, 2, 3, 4] and all(counts["test"][k] > 0 for k in classes)
 
 
+def test_class_absent_from_test_area_is_still_learnt(shared_data):
+    from dataclasses import replace
+
+    from geossr.landuse.datasets import Area
+
+    jasper = load_jasper_ridge_scene(shared_data)
+    areas = dict(jasper.areas, test=Area(75, 100, 18, 47))  # a strip with no road pixel
+    classes, counts = usable_classes(replace(jasper, areas=areas), 20)
+    assert classes == [1, 2, 3, 4] and counts["test"][4] == 0
+
+
+def test_files_scene_loader(tmp_path):
+    import rasterio
+
+    from geossr.landuse.datasets import load_files_scene
+
+    labels = np.tile(np.arange(100) % 3 + 1, (100, 1))
+    _labels_tif(tmp_path / "labels.tif", labels)
+    scene = load_files_scene(ROSIS_TIF, tmp_path / "labels.tif", "cols:0.6,0.2")
+    with rasterio.open(ROSIS_TIF) as src:
+        assert scene.cube.data.shape == (src.count, src.height, src.width) == (102, 100, 100)
+    np.testing.assert_array_equal(scene.labels, labels)
+    assert scene.class_names == ["class 1", "class 2", "class 3"]
+    assert scene.areas["test"].describe() == "rows 0-99, cols 80-99"
+
+
 # ---------------------------------------------------------------- Pavia Centre loader
 
 
