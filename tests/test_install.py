@@ -56,3 +56,4 @@ def test_wheel_ships_the_sensor_files(tmp_path):
         if sensor_file.suffix in {".yaml", ".csv"}:
             assert f"geossr/sensors/{sensor_file.name}" in names
     assert "geossr_cli/main.py" in names
+    assert "geossr/landuse/a2s2k.py" in names
