@@ -65,9 +65,12 @@ class _Progress:
         if kind in ("generate", "classify"):
             label = {"generate": "generating SR images", "classify": "training + scoring classifiers"}[kind]
             self.tasks[kind] = self.progress.add_task(label, total=info["total"])
-        elif kind in ("generated", "classified"):
-            self.progress.advance(self.tasks["generate" if kind == "generated" else "classify"])
-            self.progress.remove_task(self.tasks.pop("epoch")) if kind == "classified" and "epoch" in self.tasks else None
+        elif kind == "generated":
+            self.progress.advance(self.tasks["generate"])
+        elif kind == "classified":
+            self.progress.advance(self.tasks["classify"])
+            if "epoch" in self.tasks:  # a finished A2S2K run: its epoch bar goes
+                self.progress.remove_task(self.tasks.pop("epoch"))
         elif kind == "epoch":
             if "epoch" not in self.tasks:
                 self.tasks["epoch"] = self.progress.add_task("", total=info["total"])
@@ -145,5 +148,5 @@ def landuse(
     else:
         result = run_benchmark(scene, sr_models, config, _log_line)
     paths = write_report(result, output, command)
-    console.print(markdown(result).split("## Training runs")[0], markup=False, soft_wrap=True)
-    console.print("wrote " + ", ".join(str(p) for p in paths), markup=False)
+    console.print(markdown(result).split("## Training runs")[0], markup=False, highlight=False, soft_wrap=True)
+    console.print("wrote " + ", ".join(str(p) for p in paths), markup=False, highlight=False)

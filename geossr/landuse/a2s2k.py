@@ -59,7 +59,7 @@ class Residual(nn.Module):
     def __init__(self, kernel: tuple[int, int, int], padding: tuple[int, int, int], first=False, last=False):
         super().__init__()
         self.first, self.last = first, last
-        self.pre = nn.Identity() if first else nn.Sequential(nn.BatchNorm3d(KERNELS), nn.ReLU(inplace=False))
+        self.pre = nn.Identity() if first else nn.Sequential(nn.BatchNorm3d(KERNELS), nn.ReLU())
         self.conv1 = nn.Conv3d(KERNELS, KERNELS, kernel, padding=padding)
         self.mid = nn.Sequential(nn.BatchNorm3d(KERNELS), nn.ReLU())
         self.conv2 = nn.Conv3d(KERNELS, KERNELS, kernel, padding=padding)

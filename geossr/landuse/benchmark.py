@@ -291,7 +291,7 @@ def run_benchmark(scene: LabelledScene, models: list[SRModel], config: Benchmark
         "machine": machine_description(config.device),
         "elapsed_s": round(time.perf_counter() - started, 1),
         "_maps": maps,
-        "_truth": np.where(test_labels >= 0, test_labels, -1),
+        "_truth": test_labels,
     }
 
 

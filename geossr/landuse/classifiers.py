@@ -37,7 +37,7 @@ class SpectrumClassifier:
         return make_pipeline(StandardScaler(), RandomForestClassifier(
             n_estimators=200, class_weight="balanced", random_state=self.seed, n_jobs=1))
 
-    def fit(self, train_x, train_y, val_x, val_y, progress=None) -> dict:
+    def fit(self, train_x, train_y, val_x, val_y) -> dict:
         if self.kind == "rf":
             self.model = self._make().fit(train_x, train_y)
             return {"val_oa": float((self.model.predict(val_x) == val_y).mean())}

@@ -33,7 +33,7 @@ def markdown(result: dict, command: str | None = None) -> str:
     cfg = result["config"]
     lines += [
         f"- scene: {result['scene']} ({result['cube']['source']}, {' x '.join(map(str, result['cube']['shape']))})",
-        f"- areas: " + "; ".join(f"{k} = {v}" for k, v in result["areas"].items()),
+        "- areas: " + "; ".join(f"{k} = {v}" for k, v in result["areas"].items()),
         f"- classes: {', '.join(result['classes'])}",
         f"- classifier bands: {bands['count']} real bands, {bands['range_nm'][0]:.0f}-{bands['range_nm'][1]:.0f} nm "
         f"(rule `{bands['rule']}`)",
