@@ -123,6 +123,7 @@ def test_jasper_and_samson_labels_are_abundance_argmax(shared_data):
     assert np.bincount(jasper.labels.ravel())[1:].tolist() == [3493, 3326, 2428, 753]  # SOURCES.md
     samson = load_samson_scene(shared_data)
     assert np.bincount(samson.labels.ravel())[1:].tolist() == [3015, 3666, 2344]
+    assert jasper.class_names == ["tree", "water", "dirt", "road"] and samson.class_names == ["rock", "tree", "water"]
     classes, counts = usable_classes(jasper, 20)
     assert classes == [1, 2, 3, 4] and all(counts["test"][k] > 0 for k in classes)
 

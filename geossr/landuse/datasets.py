@@ -28,8 +28,6 @@ from geossr.spectral.sensors import load_sensor
 AREAS = ("train", "validation", "test")
 UNMIXING_SPLIT = "rows:0.6,0.15"
 PAVIA_TEST_BLOCK = (1024, 128)
-JASPER_CLASSES = ["tree", "water", "dirt", "road"]
-SAMSON_CLASSES = ["rock", "tree", "water"]
 PAVIA_CLASSES = ["water", "trees", "asphalt", "self-blocking bricks", "bitumen", "tiles", "shadows",
                  "meadows", "bare soil"]
 
@@ -100,8 +98,9 @@ def parse_split(spec: str, height: int, width: int) -> dict[str, Area]:
     return areas
 
 
-def _abundance_labels(end_path: Path, height: int, width: int) -> np.ndarray:
-    """argmax + 1 of the abundance maps ``A`` (classes, pixels), pixels in MATLAB column-major order."""
+def _abundance_labels(end_path: Path, height: int, width: int) -> tuple[np.ndarray, list[str]]:
+    """argmax + 1 of the abundance maps ``A`` (classes, pixels), pixels in MATLAB column-major order,
+    and the class names from ``cood`` (entries like ``1-tree``)."""
     if not end_path.is_file():
         raise GeossrError(f"file not found: {end_path}")
     mat = scipy.io.loadmat(end_path)
@@ -110,22 +109,29 @@ def _abundance_labels(end_path: Path, height: int, width: int) -> np.ndarray:
     abundances = mat["A"]
     if abundances.ndim != 2 or abundances.shape[1] != height * width:
         raise GeossrError(f"{end_path}: 'A' should be (classes, {height}x{width}), got {abundances.shape}")
-    return (abundances.argmax(axis=0).reshape(width, height).T + 1).astype(np.int64)
+    labels = (abundances.argmax(axis=0).reshape(width, height).T + 1).astype(np.int64)
+    try:
+        names = [str(entry.ravel()[0]).split("-", 1)[1].lower() for entry in mat["cood"].ravel()]
+    except (KeyError, IndexError):
+        raise GeossrError(f"{end_path}: variable 'cood' (class names) missing or malformed") from None
+    if len(names) != abundances.shape[0]:
+        raise GeossrError(f"{end_path}: 'cood' names {len(names)} classes but 'A' has {abundances.shape[0]}")
+    return labels, names
 
 
 def load_jasper_ridge_scene(root: str | Path, split: str = UNMIXING_SPLIT) -> LabelledScene:
     root = Path(root)
     cube = load_jasper_ridge(root / "jasper_ridge" / "JasperRidge2_R198.mat")
-    labels = _abundance_labels(root / "jasper_ridge" / "_EndJasperRidge2_R198.mat", *cube.data.shape[1:])
-    return LabelledScene("jasper_ridge", cube, labels, JASPER_CLASSES, parse_split(split, *labels.shape),
+    labels, names = _abundance_labels(root / "jasper_ridge" / "_EndJasperRidge2_R198.mat", *cube.data.shape[1:])
+    return LabelledScene("jasper_ridge", cube, labels, names, parse_split(split, *labels.shape),
                          ["labels = argmax of the abundance maps (dominant endmember), a land-use proxy"])
 
 
 def load_samson_scene(root: str | Path, split: str = UNMIXING_SPLIT) -> LabelledScene:
     root = Path(root)
     cube = load_samson(root / "samson" / "Samson.mat")
-    labels = _abundance_labels(root / "samson" / "_EndSamson.mat", *cube.data.shape[1:])
-    return LabelledScene("samson", cube, labels, SAMSON_CLASSES, parse_split(split, *labels.shape),
+    labels, names = _abundance_labels(root / "samson" / "_EndSamson.mat", *cube.data.shape[1:])
+    return LabelledScene("samson", cube, labels, names, parse_split(split, *labels.shape),
                          ["labels = argmax of the abundance maps (dominant endmember), a land-use proxy"])
 
 

@@ -19,8 +19,9 @@ CLASSIFIER_NAMES = {"a2s2k": "A2S2K-ResNet", "svm": "SVM (RBF)", "rf": "Random f
 
 
 def _pm(stat: dict, percent=True) -> str:
-    factor = 100 if percent else 1
-    return f"{stat['mean'] * factor:.2f} ± {stat['std'] * factor:.2f}"
+    if percent:
+        return f"{100 * stat['mean']:.2f} ± {100 * stat['std']:.2f}"
+    return f"{stat['mean']:.3f} ± {stat['std']:.3f}"
 
 
 def markdown(result: dict, command: str | None = None) -> str:
@@ -38,8 +39,9 @@ def markdown(result: dict, command: str | None = None) -> str:
         f"- classifier bands: {bands['count']} real bands, {bands['range_nm'][0]:.0f}-{bands['range_nm'][1]:.0f} nm "
         f"(rule `{bands['rule']}`)",
         f"- sampling: up to {cfg['train_per_class']} train / {cfg['val_per_class']} validation pixels per class "
-        f"(all of a class when it has fewer); patches {cfg['patch']}x{cfg['patch']}; A2S2K up to {cfg['epochs']} "
-        f"epochs, early stopping (patience {cfg['patience']}) on validation loss; seeds {cfg['seeds']}",
+        f"(all of a class when it has fewer); seeds {cfg['seeds']} (std over seeds with ddof 0)"
+        + (f"; A2S2K on {cfg['patch']}x{cfg['patch']} patches, up to {cfg['epochs']} epochs, early stopping "
+           f"(patience {cfg['patience']}) on validation loss" if "a2s2k" in cfg["classifiers"] else ""),
         f"- machine: {result['machine']}; whole run {result['elapsed_s']:.0f} s",
     ]
     for model in models:
