@@ -103,8 +103,12 @@ def _figures(result: dict) -> dict[str, bytes]:
     cmap = ListedColormap(["#000000", *colours])
     for classifier in result["config"]["classifiers"]:
         rows = [r for r in result["classification"] if r["classifier"] == classifier]
-        fig, axes = plt.subplots(1, len(rows), figsize=(2.6 * len(rows), 2.8), squeeze=False)
-        for ax, r in zip(axes[0], rows):
+        ncols = min(len(rows), 5)
+        nrows = -(-len(rows) // ncols)
+        fig, axes = plt.subplots(nrows, ncols, figsize=(2.6 * ncols, 2.8 * nrows), squeeze=False)
+        for ax in axes.ravel()[len(rows):]:
+            ax.axis("off")
+        for ax, r in zip(axes.ravel(), rows):
             confusion = np.asarray(r["confusion_summed"], dtype=float)
             normalised = confusion / np.maximum(confusion.sum(axis=1, keepdims=True), 1)
             ax.imshow(normalised, vmin=0, vmax=1, cmap="Blues")
@@ -114,7 +118,8 @@ def _figures(result: dict) -> dict[str, bytes]:
             ax.set_title(r["image"] + ("" if r["scale"] is None else f" p={r['scale']:g}"), fontsize=7)
             ax.set_xticks(range(len(classes)), classes, rotation=90, fontsize=6)
             ax.set_yticks(range(len(classes)), classes, fontsize=6)
-        axes[0][0].set_ylabel("truth (row-normalised %)", fontsize=7)
+        for ax in axes[:, 0]:
+            ax.set_ylabel("truth (row-normalised %)", fontsize=7)
         figures[f"confusion_{classifier}"] = _png(fig, plt)
         keys = [k for k in result["_maps"] if k[0] == classifier]
         truth = result["_truth"]
