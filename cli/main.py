@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 
 import typer
@@ -10,7 +11,7 @@ from typer.exceptions import TyperException
 
 from geossr import __version__
 from geossr.errors import GeossrError
-from geossr_cli import benchmark, evaluate, info, models, sensors, simulate, train, upsample
+from geossr_cli import benchmark, evaluate, info, models, qgis_plugin, sensors, simulate, train, upsample
 
 app = typer.Typer(
     name="geossr",
@@ -26,6 +27,7 @@ app.command("info")(info.info)
 app.add_typer(models.app, name="models")
 app.command("train")(train.train)
 app.command("evaluate")(evaluate.evaluate)
+app.command("qgis-plugin")(qgis_plugin.qgis_plugin)
 app.add_typer(benchmark.app, name="benchmark")
 benchmark.app.command("landuse")(benchmark.landuse)
 
@@ -49,6 +51,15 @@ def root(
     """
 
 
+class Terminated(BaseException):
+    """SIGTERM (e.g. Cancel in QGIS) raised in the main thread, so temporary outputs are removed on the way out."""
+
+
+def _raise_terminated(signum, frame) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not interrupt the cleanup
+    raise Terminated
+
+
 def fail(message: str, code: int = 1) -> None:
     sys.stderr.write(f"geossr: error: {message}\n")
     sys.exit(code)
@@ -57,10 +68,18 @@ def fail(message: str, code: int = 1) -> None:
 def main() -> None:
     """Console script: no tracebacks for user errors (set GEOSSR_DEBUG=1 to see them)."""
     debug = bool(os.environ.get("GEOSSR_DEBUG"))
+    signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         code = app(standalone_mode=False)
     except (typer.Abort, KeyboardInterrupt):
         fail("interrupted", 130)
+    except Terminated:
+        # Every cleanup (temporary outputs, clusters) ran as the exception came up to here; leave
+        # without waiting for compute threads to finish tiles nobody wants.
+        sys.stderr.write("geossr: error: terminated\n")
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(128 + signal.SIGTERM)
     except TyperException as exc:  # bad usage: unknown option, missing or unparsable value
         ctx = getattr(exc, "ctx", None)
         hint = f" (see `{ctx.command_path} --help`)" if ctx else ""

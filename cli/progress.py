@@ -1,8 +1,10 @@
-"""A rich progress bar driven by dask's scheduler callbacks."""
+"""Progress for people (a rich bar driven by dask's scheduler callbacks) and for programs (JSON lines)."""
 
 from __future__ import annotations
 
 import contextlib
+import json
+import sys
 
 from dask.callbacks import Callback
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -36,3 +38,9 @@ def dask_progress(description: str, enabled: bool = True):
     with Progress(*columns, console=err_console, transient=True) as progress:
         with _RichDaskProgress(progress, description):
             yield
+
+
+def print_progress_json(done: int, total: int) -> None:
+    """One line per step on stdout, flushed at once so a reading program (the QGIS plugin) sees it live."""
+    sys.stdout.write(json.dumps({"done": done, "total": total}) + "\n")
+    sys.stdout.flush()

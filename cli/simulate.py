@@ -29,19 +29,22 @@ def simulate(
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
+    progress_json: bool = typer.Option(
+        False, "--progress-json", help='Print progress as JSON lines {"done": N, "total": M} on stdout (for programs).'
+    ),
 ) -> None:
     """Simulate a sensor from a hyperspectral cube by spectral-response integration."""
     from geossr.scene.simulate import simulate as simulate_scene  # heavy: rioxarray, dask
-    from geossr_cli.progress import dask_progress
+    from geossr_cli.progress import dask_progress, print_progress_json
 
-    with dask_progress(f"simulating {sensor}", enabled=not (quiet or as_json)):
+    with dask_progress(f"simulating {sensor}", enabled=not (quiet or as_json or progress_json)):
         summary = simulate_scene(
             input, sensor, output, input_sensor=input_sensor, scale=scale, overwrite=overwrite,
-            coverage_tolerance=coverage_tolerance,
+            coverage_tolerance=coverage_tolerance, progress=print_progress_json if progress_json else None,
         )
     if as_json:
         print_json(summary)
-    elif not quiet:
+    elif not (quiet or progress_json):
         console.print(
             f"{summary['output']}: {summary['bands']} {summary['sensor']} bands, "
             f"{summary['output_size'][0]}x{summary['output_size'][1]} px "

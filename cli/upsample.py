@@ -79,11 +79,14 @@ def upsample(
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress or summary."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
+    progress_json: bool = typer.Option(
+        False, "--progress-json", help='Print progress as JSON lines {"done": N, "total": M} on stdout (for programs).'
+    ),
 ) -> None:
     """Super-resolve scenes: more bands and finer pixels, written as georeferenced GeoTIFF/COG."""
     from geossr.errors import GeossrError
     from geossr.scene.upsample import upsample_file
-    from geossr_cli.progress import dask_progress
+    from geossr_cli.progress import dask_progress, print_progress_json
 
     if (output is None) == (out_dir is None):
         raise GeossrError("give exactly one of -o/--output (one input) or --out-dir (any number of inputs)")
@@ -97,12 +100,13 @@ def upsample(
     with _scheduler(scheduler):
         for source, target in targets:
             try:
-                with dask_progress(f"{source.name} x{scale:g}", enabled=not (quiet or as_json)):
+                with dask_progress(f"{source.name} x{scale:g}", enabled=not (quiet or as_json or progress_json)):
                     summary = upsample_file(
                         source, target, scale=scale, sensor=sensor, model=model,
                         weights=str(weights) if weights else None, input_sensor=input_sensor,
                         input_scale=input_scale, device=device, tile=tile, dtype=dtype, precision=precision,
                         cog=cog, creation_options=options, overwrite=overwrite, consistency=consistency,
+                        progress=print_progress_json if progress_json else None,
                     )
                 if summary["status"] == "written" and (quicklook or spectrum):
                     from geossr.scene.quicklook import plot_spectrum, save_quicklook
@@ -123,7 +127,7 @@ def upsample(
     failed = [r for r in results if r["status"].startswith("failed")]
     if as_json:
         print_json(results)
-    elif not quiet:
+    elif not (quiet or progress_json):
         table = Table(title=f"geossr upsample x{scale:g} -> {sensor}")
         for column in ("input", "output", "status", "size"):
             table.add_column(column)

@@ -29,6 +29,15 @@ def cave_example() -> Path:
 
 
 @pytest.fixture(scope="session")
+def geossr_exe() -> str:
+    """The installed ``geossr`` console script: on PATH, else beside this Python (a venv not activated)."""
+    exe = shutil.which("geossr") or str(Path(sys.executable).with_name("geossr"))
+    if not Path(exe).is_file():
+        pytest.fail(f"the geossr console script is not installed (looked on PATH and at {exe})")
+    return exe
+
+
+@pytest.fixture(scope="session")
 def run_geossr():
     """Run the installed ``geossr`` command (or the CLI module) and capture its output."""
     exe = shutil.which("geossr")

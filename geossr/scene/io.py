@@ -20,6 +20,7 @@ import os
 import re
 import tempfile
 import warnings
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -37,6 +38,9 @@ from geossr.errors import GeossrError, RasterError, SensorError
 from geossr.fileio import atomic_output
 from geossr.spectral.bands import Band, Sensor
 from geossr.spectral.sensors import sensor_from_dict
+
+# progress(done, total): called with the work units finished so far, e.g. blocks written.
+Progress = Callable[[int, int], None]
 
 GEOSSR_DOMAIN = "GEOSSR"
 # band_description() output: "SENSOR BAND (CENTRE nm)"
@@ -147,7 +151,7 @@ def check_output_path(path: str | Path, overwrite: bool) -> Path:
     return path
 
 
-def _stream_blocks(dst, array, dtype: str, blocks_in_flight: int) -> None:
+def _stream_blocks(dst, array, dtype: str, blocks_in_flight: int, progress: Progress | None = None) -> None:
     """Compute a dask array a few blocks at a time and write each to its window.
 
     Memory stays bounded by two batches of ``blocks_in_flight`` blocks, and it works with any
@@ -166,6 +170,8 @@ def _stream_blocks(dst, array, dtype: str, blocks_in_flight: int) -> None:
             window = Window(offsets[2][j], offsets[1][i], block.shape[2], block.shape[1])
             dst.write(np.asarray(block, dtype=dtype), window=window)
 
+    if progress is not None:
+        progress(0, len(indices))
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="geossr-writer") as writer:
         pending = None
         for start in range(0, len(indices), blocks_in_flight):
@@ -173,6 +179,8 @@ def _stream_blocks(dst, array, dtype: str, blocks_in_flight: int) -> None:
             values = dask.compute(*[blocks[i * array.numblocks[2] + j] for i, j in batch])
             if pending is not None:
                 pending.result()  # re-raises a write error here, before more work is done
+                if progress is not None:
+                    progress(start, len(indices))
             pending = writer.submit(write, batch, values)
         if pending is not None:
             pending.result()
@@ -190,12 +198,15 @@ def write_raster(
     cog: bool = False,
     creation_options: dict | None = None,
     blocks_in_flight: int = 4,
+    progress: Progress | None = None,
 ) -> Path:
     """Write a (band, y, x) DataArray as a tiled GeoTIFF (or COG) with georeferencing and band metadata.
 
     Dask-backed data is streamed block by block. The file is written under a temporary name in
     the target directory and renamed at the end, so a failure or an interrupt never leaves a
     partial output or damages an existing one. ``creation_options`` are GDAL's (``--co``).
+    ``progress(done, total)`` is called as blocks are written, last with done == total once the
+    file is in place.
     """
     path = check_output_path(path, overwrite)
     if data.sizes["band"] != len(sensor):
@@ -231,13 +242,14 @@ def write_raster(
                 _write_metadata(dst, sensor, tags or {})
                 array = data.transpose("band", "y", "x").data
                 if isinstance(array, dask.array.Array):
-                    _stream_blocks(dst, array, dtype, blocks_in_flight)
+                    _stream_blocks(dst, array, dtype, blocks_in_flight, progress)
                 else:
                     dst.write(np.asarray(array, dtype=dtype))
 
     if not cog:
         with atomic_output(path, suffix=".tmp.tif") as tmp_name:
             write_gtiff(tmp_name)
+        _report_done(progress, data)
         return path
     # GDAL cannot write a COG window by window: stream a tiled GeoTIFF into a scratch folder
     # beside the output, then copy it into a COG (the copy keeps the per-band IMAGERY metadata;
@@ -247,7 +259,15 @@ def write_raster(
         plain = str(Path(scratch) / "stream.tif")
         write_gtiff(plain)
         rasterio.shutil.copy(plain, cog_name, driver="COG", **{"COMPRESS": "DEFLATE", "PREDICTOR": "YES", **options})
+    _report_done(progress, data)
     return path
+
+
+def _report_done(progress: Progress | None, data: xr.DataArray) -> None:
+    if progress is not None:
+        array = data.data
+        total = array.numblocks[1] * array.numblocks[2] if isinstance(array, dask.array.Array) else 1
+        progress(total, total)
 
 
 def _write_metadata(dst, sensor: Sensor, tags: dict) -> None:

@@ -9,7 +9,7 @@ import numpy as np
 import xarray as xr
 
 from geossr.errors import GeossrError, SensorError
-from geossr.scene.io import check_output_path, open_dataset, open_raster, read_sensor, write_raster
+from geossr.scene.io import Progress, check_output_path, open_dataset, open_raster, read_sensor, write_raster
 from geossr.scene.resample import antialias_sigma, downsample
 from geossr.spectral.bands import Sensor
 from geossr.spectral.integration import DEFAULT_COVERAGE_TOLERANCE, response_matrix
@@ -76,10 +76,12 @@ def simulate(
     scale: float | None = None,
     overwrite: bool = False,
     coverage_tolerance: float = DEFAULT_COVERAGE_TOLERANCE,
+    progress: Progress | None = None,
 ) -> dict:
     """Write what ``target`` would have recorded of the scene at ``input_path`` (optionally p× coarser).
 
-    Returns a summary dict (input/output sensors, sizes, scale).
+    Returns a summary dict (input/output sensors, sizes, scale). ``progress(done, total)`` follows
+    the output blocks as they are written.
     """
     if scale is not None and not (np.isfinite(scale) and scale >= 1):
         raise GeossrError(f"--scale must be a number >= 1 (a downsampling factor), got {scale:g}")
@@ -100,7 +102,7 @@ def simulate(
             tags["GEOREFERENCING"] = dataset.tags()["GEOREFERENCING"]
     if scale:
         tags.update(GEOSSR_SCALE=f"{scale:g}", GEOSSR_ANTIALIAS_SIGMA_PX=f"{antialias_sigma(scale):g}")
-    write_raster(out, output_path, target_sensor, overwrite=overwrite, tags=tags)
+    write_raster(out, output_path, target_sensor, overwrite=overwrite, tags=tags, progress=progress)
     return {
         "input": str(input_path),
         "output": str(output_path),

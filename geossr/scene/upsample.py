@@ -31,7 +31,7 @@ from geossr.models.checkpoint import load_checkpoint
 from geossr.models.limits import check_band_range, check_scale
 from geossr.models.weights import installed_weights
 from geossr.scene.engine import PRECISIONS, upsample
-from geossr.scene.io import check_output_path, open_dataset, open_raster, write_raster
+from geossr.scene.io import Progress, check_output_path, open_dataset, open_raster, write_raster
 from geossr.scene.simulate import resolve_input_sensor
 from geossr.spectral.bands import Sensor
 from geossr.spectral.sensors import load_sensor, sensor_from_dict
@@ -118,11 +118,13 @@ def upsample_file(
     creation_options: dict | None = None,
     overwrite: bool = False,
     consistency: bool = False,
+    progress: Progress | None = None,
 ) -> dict:
     """Super-resolve one scene file; returns a summary (``status`` is "written" or "skipped").
 
     ``consistency`` projects the output so that it re-integrates to the input through the input
     sensor (``geossr.consistency``; measured in benchmarks/results/fidelity.md).
+    ``progress(done, total)`` follows the output blocks as they are written.
     """
     check_scale(scale, None)
     if dtype not in DTYPES:
@@ -185,7 +187,7 @@ def upsample_file(
         if "GEOREFERENCING" in ds.tags():
             tags["GEOREFERENCING"] = ds.tags()["GEOREFERENCING"]
     write_raster(out, output_path, target, overwrite=True, tags=tags, nodata=nodata, dtype=dtype, cog=cog,
-                 creation_options=creation_options)
+                 creation_options=creation_options, progress=progress)
     return {
         "input": str(input_path),
         "output": str(output_path),

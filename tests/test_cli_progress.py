@@ -1,0 +1,83 @@
+"""`--progress-json` and SIGTERM: the protocol the QGIS plugin relies on, tested without QGIS.
+
+The plugin's subprocess runner (shipped as geossr.qgis_plugin.runner, no QGIS imports) is tested
+here too, against the real geossr executable.
+"""
+
+import json
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from geossr.qgis_plugin import runner
+
+# x8 with 32 px tiles: 625 output tiles, long enough to be stopped midway.
+LONG_RUN = ("--scale", "8", "--sensor", "rosis", "--model", "bicubic", "--tile", "32")
+
+
+def leftovers(folder: Path, name: str) -> list[str]:
+    """The output or any temporary geossr would have written beside it."""
+    return sorted(p.name for p in folder.iterdir() if p.name == name or p.name.startswith(f".{name}."))
+
+
+def progress_steps(stdout: str) -> list[tuple[int, int]]:
+    steps = [json.loads(line) for line in stdout.splitlines()]
+    assert all(set(step) == {"done", "total"} for step in steps)
+    return [(step["done"], step["total"]) for step in steps]
+
+
+def test_upsample_prints_one_json_line_per_step(run_geossr, rosis_example, tmp_path):
+    result = run_geossr("upsample", rosis_example, "--scale", "2", "--sensor", "rosis", "--model", "bicubic",
+                        "--tile", "64", "-o", tmp_path / "out.tif", "--progress-json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    # 200 x 200 output px in 64 px tiles: 4 x 4 blocks, reported as they are written (4 at a time).
+    assert progress_steps(result.stdout) == [(0, 16), (4, 16), (8, 16), (12, 16), (16, 16)]
+
+
+def test_simulate_prints_progress_json(run_geossr, rosis_example, tmp_path):
+    result = run_geossr("simulate", rosis_example, "--sensor", "ikonos:blue,green,red,nir", "-o",
+                        tmp_path / "ikonos.tif", "--progress-json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    steps = progress_steps(result.stdout)
+    assert steps[0] == (0, steps[0][1]) and steps[-1] == (steps[0][1], steps[0][1])
+
+
+def test_sigterm_exits_143_and_leaves_no_partial_output(geossr_exe, rosis_example, tmp_path):
+    output = tmp_path / "big.tif"
+    child = subprocess.Popen([geossr_exe, "upsample", str(rosis_example), *LONG_RUN, "-o", str(output),
+                              "--progress-json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    with child:
+        for line in child.stdout:
+            if json.loads(line)["done"] > 0:  # blocks are being written into the temporary file
+                break
+        child.send_signal(signal.SIGTERM)
+        assert child.wait(timeout=60) == 128 + signal.SIGTERM
+        assert child.stderr.read() == "geossr: error: terminated\n"
+    assert leftovers(tmp_path, output.name) == []
+
+
+def test_plugin_runner_turns_geossr_errors_into_one_message(geossr_exe, rosis_example, tmp_path):
+    with pytest.raises(runner.GeossrRunError) as error:
+        runner.run(["upsample", str(rosis_example), "--scale", "2", "--sensor", "rosis", "-o",
+                    str(tmp_path / "out.tif"), "--progress-json"], geossr_exe,
+                   on_progress=None, is_canceled=lambda: False, on_warning=print, on_output=print)
+    assert str(error.value).startswith("geossr: error: no shipped ssif weights for input sensor rosis")
+    assert leftovers(tmp_path, "out.tif") == []
+
+
+def test_plugin_runner_cancels_at_the_first_step(geossr_exe, rosis_example, tmp_path):
+    steps = []
+    with pytest.raises(runner.GeossrRunError, match="cancelled"):
+        runner.run(["upsample", str(rosis_example), *LONG_RUN, "-o", str(tmp_path / "out.tif"), "--progress-json"],
+                   geossr_exe, on_progress=lambda done, total: steps.append((done, total)),
+                   is_canceled=lambda: any(done > 0 for done, _ in steps), on_warning=print, on_output=print)
+    assert steps[0] == (0, 625) and len(steps) < 625
+    assert leftovers(tmp_path, "out.tif") == []
+
+
+def test_plugin_runner_reports_a_missing_executable(geossr_exe, tmp_path):
+    with pytest.raises(runner.GeossrRunError, match="geossr executable not found at"):
+        runner.find_executable(str(tmp_path / "geossr"))
+    assert Path(runner.find_executable(geossr_exe)).name == "geossr"
