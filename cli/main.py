@@ -11,7 +11,7 @@ from typer.exceptions import TyperException
 
 from geossr import __version__
 from geossr.errors import GeossrError
-from geossr_cli import evaluate, info, models, qgis_plugin, sensors, simulate, train, upsample
+from geossr_cli import benchmark, evaluate, info, models, qgis_plugin, sensors, simulate, train, upsample
 
 app = typer.Typer(
     name="geossr",
@@ -28,6 +28,8 @@ app.add_typer(models.app, name="models")
 app.command("train")(train.train)
 app.command("evaluate")(evaluate.evaluate)
 app.command("qgis-plugin")(qgis_plugin.qgis_plugin)
+app.add_typer(benchmark.app, name="benchmark")
+benchmark.app.command("landuse")(benchmark.landuse)
 
 
 def _print_version(value: bool) -> None:

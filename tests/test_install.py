@@ -56,5 +56,6 @@ def test_wheel_ships_the_sensor_files(tmp_path):
         if sensor_file.suffix in {".yaml", ".csv"}:
             assert f"geossr/sensors/{sensor_file.name}" in names
     assert "geossr_cli/main.py" in names
+    assert "geossr/landuse/a2s2k.py" in names
     for plugin_file in ("metadata.txt", "__init__.py", "runner.py", "icons/geossr.svg"):
         assert f"geossr/qgis_plugin/{plugin_file}" in names
