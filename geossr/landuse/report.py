@@ -45,7 +45,7 @@ def markdown(result: dict, command: str | None = None) -> str:
         f"- machine: {result['machine']}; whole run {result['elapsed_s']:.0f} s",
     ]
     for model in models:
-        flag = (" — **this scene was in its training set** (trained on " + ", ".join(model["trained_on"]) + ")"
+        flag = (" — **this scene was in its training set** (its training and validation scenes: " + ", ".join(model["trained_on"]) + ")"
                 if model["scene_in_training_set"] else "")
         lines.append(f"- model {model['label']}: {model['kind']}, input {model['input_sensor']}, "
                      f"output {model['output_range_nm'][0]:.0f}-{model['output_range_nm'][1]:.0f} nm{flag}")
