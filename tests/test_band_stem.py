@@ -1,0 +1,106 @@
+"""The band-agnostic stem and the ssif-any model: band order, band count, shapes; per-batch input sensors."""
+
+import numpy as np
+import pytest
+import torch
+
+from geossr.data import load_dataset
+from geossr.data.sampler import InputSensorDraw, TrainingSampler
+from geossr.models import build
+from geossr.models.band_stem import BandStem, response_samples
+from geossr.models.checkpoint import load_checkpoint, save_checkpoint
+from geossr.spectral.bands import Sensor
+from geossr.spectral.sensors import load_sensor
+
+S2 = "sentinel2_msi:B02,B03,B04,B08"
+TINY = {"encoder": {"name": "edsr-baseline", "width": 8, "blocks": 1}, "pixel_hidden": [16], "pixel_dim": 16,
+        "stem_channels": 8, "stem_embed_dim": 16, "stem_hidden": 16, "stem_spectral": {"scales": 8, "hidden": [16]}}
+
+
+def tiny_model(sensor=S2):
+    torch.manual_seed(0)
+    return build("ssif-any", input_sensor=sensor, **TINY).eval()
+
+
+def permuted(sensor: Sensor, order) -> Sensor:
+    return Sensor(f"{sensor.name}-permuted", tuple(sensor.bands[i] for i in order))
+
+
+def test_output_does_not_depend_on_band_order():
+    model = tiny_model()
+    sensor = load_sensor(S2)
+    lr = torch.rand(2, 4, 9, 11)
+    intervals = torch.tensor(load_sensor("grid:430:860:12").intervals_nm, dtype=torch.float32)
+    with torch.no_grad():
+        reference = model(lr, (18, 22), intervals)
+        order = [3, 1, 0, 2]
+        shuffled = model.use_input_sensor(permuted(sensor, order))(lr[:, order], (18, 22), intervals)
+        # Same bands, same values, but each value read as another band: the output must change.
+        mislabelled = model.use_input_sensor(sensor)(lr[:, order], (18, 22), intervals)
+    assert torch.allclose(reference, shuffled, atol=1e-5)
+    assert (reference - mislabelled).abs().max() > 1e-3
+
+
+@pytest.mark.parametrize("count", range(2, 9))
+def test_any_band_count_from_2_to_8(count):
+    model = tiny_model(f"grid:420:880:{count}:gaussian")
+    assert model.input_bands == count and model.input_sensor.name == f"grid:420:880:{count}:gaussian"
+    with torch.no_grad():
+        out = model(torch.rand(1, count, 7, 5), (21, 15), torch.tensor([[450.0, 460.0], [700.0, 760.0]]))
+    assert out.shape == (1, 2, 21, 15) and torch.isfinite(out).all()
+
+
+def test_stem_shapes_and_wrong_band_count():
+    stem = BandStem(out_channels=12, embed_dim=16, hidden=24)
+    stem.use_sensor(load_sensor("nikon_d700"))
+    assert stem.band_embeddings().shape == (3, 16)
+    assert stem(torch.rand(2, 3, 10, 6)).shape == (2, 12, 10, 6)
+    with pytest.raises(ValueError, match="set for 3 bands"):
+        stem(torch.rand(2, 4, 10, 6))
+    model = tiny_model()
+    with pytest.raises(ValueError, match=r"\(B, 4, h, w\)"):
+        model(torch.rand(1, 3, 8, 8), (8, 8), torch.tensor([[450.0, 460.0]]))
+
+
+def test_band_embedding_follows_the_response_curve():
+    # The measured IKONOS curves are sampled with their shape: weights differ from a flat box.
+    wavelengths, weights = response_samples(load_sensor("ikonos:blue,green,red,nir"))
+    assert wavelengths.shape == weights.shape == (4, 16)
+    assert np.allclose(weights.sum(axis=1), 1) and weights.std(axis=1).min() > 0.005
+    _, box = response_samples(load_sensor("grid:400:500:1"))
+    assert np.allclose(box, 1 / 16)
+
+
+def test_checkpoint_round_trip_keeps_weights_not_sensor(tmp_path):
+    model = tiny_model()
+    path = save_checkpoint(model, tmp_path / "any")
+    loaded, card = load_checkpoint(path, expect_input_sensor=load_sensor("nikon_d700"))  # any sensor is accepted
+    assert card["model"]["name"] == "ssif-any"
+    lr = torch.rand(1, 3, 8, 8)
+    intervals = torch.tensor([[500.0, 520.0]])
+    with torch.no_grad():
+        a = model.use_input_sensor(load_sensor("nikon_d700"))(lr, (16, 16), intervals)
+        b = loaded.eval().use_input_sensor(load_sensor("nikon_d700"))(lr, (16, 16), intervals)
+    assert torch.equal(a, b)
+
+
+def test_sampler_draws_an_input_sensor_per_batch(shared_data):
+    cubes = load_dataset("remote", shared_data, "train")
+    draw = InputSensorDraw(["ikonos:blue,green,red,nir", S2, "nikon_d700"], random_share=0.5)
+    sampler = TrainingSampler(cubes, draw, lr_size=8, scale_range=(1, 2), bands_range=(5, 9), batch_size=2, seed=4)
+    names = set()
+    lo, hi = sampler.spectral_range_nm
+    for index in range(40):
+        batch = sampler.batch(index)
+        sensor = batch["input_sensor"]
+        names.add(sensor.name)
+        assert batch["lr"].shape[:2] == (2, len(sensor)) and torch.isfinite(batch["lr"]).all()
+        if sensor.name.startswith("random"):
+            assert 3 <= len(sensor) <= 8
+            assert all(lo - 1e-6 <= b.center_nm - b.fwhm_nm / 2 and b.center_nm + b.fwhm_nm / 2 <= hi + 1e-6
+                       for b in sensor.bands)
+    assert {"ikonos:blue,green,red,nir", S2, "nikon_d700"} <= names and any(n.startswith("random") for n in names)
+    assert not any("landsat" in n for n in names)
+    again = sampler.batch(7)
+    assert again["input_sensor"].fingerprint == sampler.batch(7)["input_sensor"].fingerprint
+    assert torch.equal(again["lr"], sampler.batch(7)["lr"])
