@@ -128,8 +128,9 @@ def test_cli_uint16_output_and_weights(ms_file, tmp_path):
         (["{ms}", "-p", "2", "-s", "rosiss", "-o", "o.tif"], "did you mean rosis"),
         (["{ms}", "-p", "2", "-s", "rosis", "-o", "o.tif", "--input-sensor", "nikon_d700"], "has 4 bands"),
         (["{ms}", "-p", "2", "-s", "rosis", "-o", "nodir/o.tif", "--model", "bicubic"], "does not exist"),
-        (["{ms}", "-p", "2", "-s", "rosis", "-o", "o.tif", "--input-sensor", "sentinel2_msi:B02,B03,B04,B08"],
-         "no shipped ssif weights for input sensor sentinel2_msi"),
+        # (ssif falls back to the any-sensor model here: tests/test_upsample_anysensor.py)
+        (["{ms}", "-p", "2", "-s", "rosis", "-o", "o.tif", "--input-sensor", "sentinel2_msi:B02,B03,B04,B08",
+          "--model", "fmnet"], "no shipped fmnet weights for input sensor sentinel2_msi"),
         (["{ms}", "-p", "2", "-s", "rosis", "-o", "o.tif", "--weights", "w.safetensors"], "weights not found"),
         (["{ms}", "-p", "2", "-s", "rosis", "-o", "o.tif", "--model", "bicubic", "--device", "cuda"], "no CUDA"),
         (["{ms}", "-p", "2", "-s", "rosis", "-o", "o.tif", "--model", "bicubic", "--dtype", "int8"], "--dtype"),

@@ -28,7 +28,7 @@ from geossr.data.cubes import HyperspectralCube
 from geossr.data.degrade import contiguous_intervals, spatial_downsample, spectral_matrix, target_sensor_from_intervals
 from geossr.errors import GeossrError
 from geossr.spectral.bands import Band, Sensor
-from geossr.spectral.integration import source_coverage_nm
+from geossr.spectral.integration import DEFAULT_COVERAGE_TOLERANCE, source_coverage_nm
 from geossr.spectral.sensors import load_sensor
 
 
@@ -244,6 +244,7 @@ def evaluation_pairs(
     bands: int,
     spectral_range_nm: tuple[float, float] | None = None,
     crop: int | None = None,
+    coverage_tolerance: float = DEFAULT_COVERAGE_TOLERANCE,
 ) -> list[dict]:
     """One deterministic full-scene pair per cube, each a batch of one.
 
@@ -273,7 +274,7 @@ def evaluation_pairs(
         crop_h, crop_w = round(low[0] * scale), round(low[1] * scale)
         top, left = (cube.data.shape[1] - crop_h) // 2, (cube.data.shape[2] - crop_w) // 2
         pixels = torch.from_numpy(cube.data[:, top : top + crop_h, left : left + crop_w])
-        simulated = torch.tensordot(spectral_matrix(cube.sensor, input_sensor), pixels, dims=1)
+        simulated = torch.tensordot(spectral_matrix(cube.sensor, input_sensor, coverage_tolerance), pixels, dims=1)
         pairs.append({
             "name": cube.name,
             "lr": spatial_downsample(simulated[None], low),
