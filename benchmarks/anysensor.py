@@ -104,8 +104,9 @@ def held_out_rows(data: Path, any_model, ikonos_model) -> list[dict]:
 def pick_pixels(path: Path, bands: dict, names: list[str], factor: float) -> dict:
     """Among pixels with blue, green, red and NIR reflectance above 0.005 (SR products hold a few negative
     values): vegetation = highest NDVI; water = highest NDWI (McFeeters, green vs NIR) if above 0; soil =
-    lowest NDVI among pixels with NDWI < 0 (not water) whose visible reflectance rises with wavelength
-    (blue < green < red, as bare soil's does; grey surfaces and vegetation do not)."""
+    lowest positive NDVI among pixels with NDWI < -0.1 (clear of water and its edges) whose visible
+    reflectance rises with wavelength (blue < green < red, as bare soil's does; grey surfaces and
+    vegetation do not)."""
     with rasterio.open(path) as src:
         cube = src.read().astype(np.float64) * factor
     blue, green, red, nir = (cube[names.index(bands[k])] for k in ("blue", "green", "red", "nir"))
@@ -115,7 +116,7 @@ def pick_pixels(path: Path, bands: dict, names: list[str], factor: float) -> dic
     picks = {"vegetation": np.unravel_index(np.nanargmax(ndvi), ndvi.shape)}
     if np.nanmax(ndwi) > 0:
         picks["water"] = np.unravel_index(np.nanargmax(ndwi), ndwi.shape)
-    soil = np.where((ndwi < 0) & (blue < green) & (green < red), ndvi, np.inf)
+    soil = np.where((ndvi > 0) & (ndwi < -0.1) & (blue < green) & (green < red), ndvi, np.inf)
     picks["soil"] = np.unravel_index(np.argmin(soil), soil.shape)
     return {kind: {"col": int(c), "row": int(r), "ndvi": round(float(ndvi[r, c]), 3), "ndwi": round(float(ndwi[r, c]), 3)}
             for kind, (r, c) in picks.items()} | {"max_ndwi": round(float(np.nanmax(ndwi)), 3)}
@@ -247,8 +248,8 @@ def main() -> None:
           + "\nModel choice (stderr of `geossr upsample`):\n\n" + (notes or "- none\n")
           + "\nWarnings:\n\n" + (warnings_lines or "- none\n")
           + "\nPixels for the spectrum plots (NDVI = (NIR-red)/(NIR+red), NDWI = (green-NIR)/(green+NIR); "
-            "vegetation = highest NDVI, water = highest NDWI if above 0, soil = lowest NDVI among pixels with "
-            "NDWI < 0 and blue < green < red; only pixels with all four bands above 0.005):\n\n" + pixel_lines
+            "vegetation = highest NDVI, water = highest NDWI if above 0, soil = lowest positive NDVI among "
+            "pixels with NDWI < -0.1 and blue < green < red; only pixels with all four bands above 0.005):\n\n" + pixel_lines
           + f"\nPictures: {', '.join(sorted(p.name for p in pictures.glob('*.png')))} in {pictures}/\n")
     for path, text in ((args.out.with_suffix(".md"), md),
                        (args.out.with_suffix(".json"),
