@@ -104,3 +104,32 @@ def test_sampler_draws_an_input_sensor_per_batch(shared_data):
     again = sampler.batch(7)
     assert again["input_sensor"].fingerprint == sampler.batch(7)["input_sensor"].fingerprint
     assert torch.equal(again["lr"], sampler.batch(7)["lr"])
+
+
+def tiny_training_config(shared_data, model: dict, input_sensors) -> dict:
+    return {
+        "name": "tiny-any", "seed": 1, "model": model,
+        "data": {"dataset": "remote", "root": str(shared_data), "lr_size": 8, "scale_range": [1.0, 2.0],
+                 "bands_range": [4, 8], "batch_size": 2, "sample_q": 32, "input_sensors": input_sensors},
+        "train": {"steps": 3, "validate_every": 3, "checkpoint_every": 3, "validation_scale": 2,
+                  "validation_bands": 6, "validation_crop": 16},
+    }
+
+
+def test_trainer_draws_sensors_and_validates_on_the_configured_one(shared_data, tmp_path):
+    from geossr.train import ConfigError, TrainConfig, Trainer
+
+    draw = {"shipped": [S2, "nikon_d700"], "random_share": 0.5}
+    ikonos = "ikonos:blue,green,red,nir"  # validation on ROSIS (430-860 nm): S2 B08 reaches too far past it
+    config = TrainConfig.from_dict(tiny_training_config(shared_data, {"name": "ssif-any", "input_sensor": ikonos,
+                                                                      **TINY}, draw))
+    trainer = Trainer(config, tmp_path / "run", device="cpu")
+    card = trainer.run()
+    assert card["training"]["steps"] == 3 and np.isfinite(card["metrics"]["val_psnr"])
+    assert trainer.model.input_sensor.name == ikonos  # validation reads the config's sensor
+    loaded, saved = load_checkpoint(trainer.weights_path)
+    assert saved["model"]["name"] == "ssif-any" and saved["training"]["data"]["input_sensors"] == draw
+    fixed = tiny_training_config(shared_data, {"name": "ssif", "input_sensor": S2, "pixel_dim": 16,
+                                               "encoder": TINY["encoder"], "pixel_hidden": [16]}, draw)
+    with pytest.raises(ConfigError, match="needs a band-agnostic model"):
+        Trainer(TrainConfig.from_dict(fixed), tmp_path / "fixed", device="cpu")
