@@ -236,9 +236,8 @@ def main() -> None:
         f"- {scene}: " + "; ".join(f"{k} at col {v['col']}, row {v['row']} (NDVI {v['ndvi']}, NDWI {v['ndwi']})"
                                    for k, v in picks.items() if k != "max_ndwi")
         + f" (highest NDWI in the scene: {picks['max_ndwi']})\n" for scene, picks in pixels.items())
-    warnings_lines = "".join(f"- {r['scene']} x{r['scale']:g} to {r['target']}: {w}\n"
-                             for r in real for w in r["warnings"])
-    notes = "".join(f"- {r['scene']} x{r['scale']:g}: {r['model_note']}\n" for r in real if r["model_note"])
+    warnings_lines = "".join(dict.fromkeys(f"- {r['scene']}: {w}\n" for r in real for w in r["warnings"]))
+    notes = "".join(dict.fromkeys(f"- {r['scene']}: {r['model_note']}\n" for r in real if r["model_note"]))
     md = (f"# Any-sensor SSIF\n\n" + "".join(f"- {k}: {v}\n" for k, v in context.items())
           + "\n## Held-out hyperspectral scene (simulated input, real ROSIS truth)\n\n" + held_out_table(held_out)
           + "\n## Real scenes: physical consistency of `geossr upsample` outputs\n\n"
