@@ -133,3 +133,26 @@ def test_trainer_draws_sensors_and_validates_on_the_configured_one(shared_data, 
                                                "encoder": TINY["encoder"], "pixel_hidden": [16]}, draw)
     with pytest.raises(ConfigError, match="needs a band-agnostic model"):
         Trainer(TrainConfig.from_dict(fixed), tmp_path / "fixed", device="cpu")
+
+
+def test_input_bands_judged_against_the_trained_range():
+    import warnings
+
+    from geossr.models.limits import OutOfRangeError, usable_input_bands
+
+    trained = (403.8, 890.6)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert usable_input_bands(load_sensor("sentinel2_msi:B02,B03,B04,B08"), trained, "m") == [0, 1, 2, 3]
+        assert usable_input_bands(load_sensor("landsat8_oli:B2,B3,B6,B4"), trained, "m") == [0, 1, 3]
+        # 860-900 nm: a quarter of the box lies past 890.6 nm -> read, with a warning
+        assert usable_input_bands(load_sensor("grid:780:900:3"), trained, "m") == [0, 1, 2]
+    messages = [str(w.message) for w in caught]
+    assert len(messages) == 2
+    assert "input bands B6 of landsat8_oli:B2,B3,B6,B4 lie outside the trained range 404-891 nm of m: ignored" \
+        == messages[0]
+    assert "input bands b003 of grid:780:900:3 reach past the trained range" in messages[1]
+    with pytest.raises(OutOfRangeError, match="bands B6, B7 lie outside .* leaving 1 band"):
+        usable_input_bands(load_sensor("landsat8_oli:B6,B7,B4"), trained, "m")
+    with pytest.raises(OutOfRangeError, match="at least 2 input bands"):
+        usable_input_bands(load_sensor("sentinel2_msi:B04"), trained, "m")
