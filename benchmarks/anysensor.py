@@ -9,7 +9,8 @@ through the sensor's response and downsampled p times; the target is the cube in
 bands over its 430-860 nm. Scored: the shipped any-sensor model, the shipped IKONOS model (same
 scenes, architecture and 4000-step budget; on its own sensor, and — as one would use it without
 an any-sensor model — on the blue/green/red/NIR of Sentinel-2 and Landsat 8) and bicubic + linear
-spectral interpolation, at p = 2 and 4: PSNR / SSIM / SAM.
+spectral interpolation, at p = 2 and 4: PSNR / SSIM / SAM; also the any-sensor output projected
+onto the input (geossr.consistency.project_to_input, what `--consistency` does).
 
 ROSIS stops at 860 nm while the Sentinel-2 B08 and Landsat 8 B5 responses reach further (27 % and
 65 % of their response beyond 860 nm): those two bands are simulated from the part of their
@@ -42,8 +43,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fidelity import machine  # noqa: E402
 
-from geossr.consistency import input_response, reintegrate  # noqa: E402
-from geossr.data import evaluation_pairs, load_dataset  # noqa: E402
+from geossr.consistency import input_response, project_to_input, reintegrate  # noqa: E402
+from geossr.data import evaluation_pairs, load_dataset, target_sensor_from_intervals  # noqa: E402
 from geossr.fileio import atomic_output  # noqa: E402
 from geossr.metrics import psnr, sam, ssim  # noqa: E402
 from geossr.models import build  # noqa: E402
@@ -95,9 +96,16 @@ def held_out_rows(data: Path, any_model, ikonos_model) -> list[dict]:
         outside = uncovered_fraction(cubes[0].sensor, sensor)
         for scale in SCALES:
             for pair in evaluation_pairs(cubes, sensor, scale, BANDS, coverage_tolerance=SIMULATION_TOLERANCE):
+                response = input_response(target_sensor_from_intervals(pair["intervals"].numpy()), sensor,
+                                          SIMULATION_TOLERANCE)
+                outputs = {}
                 for name, model in models.items():
                     with torch.no_grad():
-                        pred = model.eval()(pair["lr"], pair["hr"].shape[-2:], pair["intervals"]).clamp(0, 1)
+                        outputs[name] = model.eval()(pair["lr"], pair["hr"].shape[-2:], pair["intervals"]).clamp(0, 1)
+                # What `geossr upsample --consistency` does to the any-sensor output (least-squares projection).
+                outputs["ssif-any + consistency projection"] = \
+                    project_to_input(outputs["ssif-any"], pair["lr"], response).clamp(0, 1)
+                for name, pred in outputs.items():
                     rows.append({"input": label, "sensor": spec, "status": status, "model": name, "scale": scale,
                                  "scene": pair["name"], "bands": BANDS,
                                  "input_share_outside_scene_nm": [round(float(v), 3) for v in outside],
