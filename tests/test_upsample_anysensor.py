@@ -13,6 +13,7 @@ L8_CROP = "geotiff/landsat8_sr_LC08_232066_20190727/LC08_232066_20190727_SR_B2-B
 S2_BANDS = "sentinel2_msi:B02,B03,B04,B08"
 
 
+@pytest.mark.slow
 def test_sentinel2_uses_the_any_sensor_model_and_says_so(shared_data, run_geossr, tmp_path):
     result = run_geossr("upsample", shared_data / S2_PATCH, "-p", "2", "-s", "grid:450:850:8", "--input-sensor",
                         S2_BANDS, "-o", "sr.tif", "--json", cwd=tmp_path)
@@ -42,6 +43,7 @@ def test_sensor_specific_weights_still_win(rosis_example, run_geossr, tmp_path):
         assert summary["weights"] == weights and summary["model"] == model
 
 
+@pytest.mark.slow
 def test_bands_partly_outside_the_trained_range_are_named_and_left_out(shared_data, run_geossr, tmp_path):
     # The Landsat 8 crop holds B2-B7; B6 and B7 (SWIR) are far beyond the trained 404-891 nm.
     result = run_geossr("upsample", shared_data / L8_CROP, "-p", "1", "-s", "grid:450:850:5", "--input-sensor",
