@@ -51,7 +51,12 @@ def show_model(
     model = card["model"]
     console.print(f"[bold]{name}[/bold]: {model['name']} {model.get('variant', '')} "
                   f"({found[name]['path']})", highlight=False)
-    console.print(f"input sensor  {model['input_sensor']['name']}", highlight=False)
+    if model["name"] == "ssif-any":
+        lo, hi = training["spectral_range_nm"]
+        console.print(f"input sensor  any with bands in {lo:.0f}-{hi:.0f} nm "
+                      f"(validated on {model['input_sensor']['name']})", highlight=False)
+    else:
+        console.print(f"input sensor  {model['input_sensor']['name']}", highlight=False)
     for key in ("dataset", "train_scenes", "validation_scenes", "steps", "scale_range", "spectral_range_nm",
                 "device", "hardware", "elapsed_s"):
         if key in training:

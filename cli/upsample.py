@@ -58,7 +58,10 @@ def upsample(
     sensor: str = typer.Option(..., "--sensor", "-s", help="Target bands: sensor name, .yaml file or grid:..."),
     output: Path = typer.Option(None, "--output", "-o", help="Output file (one input)."),
     out_dir: Path = typer.Option(None, "--out-dir", help="Output folder: INPUT_geossr.tif for each input."),
-    model: str = typer.Option("ssif", "--model", "-m", help="ssif, liif, fmnet or bicubic."),
+    model: str = typer.Option(
+        "ssif", "--model", "-m",
+        help="ssif (the weights for the input sensor), ssif-any (experimental, any sensor), liif, fmnet or bicubic.",
+    ),
     weights: Path = typer.Option(None, "--weights", help="A checkpoint (.safetensors + .json card)."),
     input_sensor: str = typer.Option(None, "--input-sensor", help="Sensor of the input bands if the file does not say."),
     input_scale: float = typer.Option(None, "--input-scale", help="Multiply input values by this to get [0, 1]."),
@@ -121,6 +124,8 @@ def upsample(
                     raise
                 summary = {"input": str(source), "output": str(target), "status": f"failed: {exc}"}
                 err_console.print(f"geossr: error: {source}: {exc}", markup=False, highlight=False, soft_wrap=True)
+            if summary.get("model_note") and not quiet:
+                err_console.print(f"geossr: {summary['model_note']}", markup=False, highlight=False, soft_wrap=True)
             for warning in summary.get("warnings", []):
                 err_console.print(f"geossr: warning: {warning}", markup=False, highlight=False, soft_wrap=True)
             results.append(summary)

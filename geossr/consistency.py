@@ -18,11 +18,16 @@ import torch
 
 from geossr.data.degrade import downsampling_matrix, spatial_downsample, spectral_matrix
 from geossr.spectral.bands import Sensor
+from geossr.spectral.integration import DEFAULT_COVERAGE_TOLERANCE
 
 
-def input_response(output_sensor: Sensor, input_sensor: Sensor) -> torch.Tensor:
-    """(input bands, C) matrix integrating an output in ``output_sensor``'s C bands to the input sensor."""
-    return spectral_matrix(output_sensor, input_sensor).double()
+def input_response(output_sensor: Sensor, input_sensor: Sensor,
+                   tolerance: float = DEFAULT_COVERAGE_TOLERANCE) -> torch.Tensor:
+    """(input bands, C) matrix integrating an output in ``output_sensor``'s C bands to the input sensor.
+
+    ``tolerance``: the share of an input band's response allowed outside the output bands.
+    """
+    return spectral_matrix(output_sensor, input_sensor, tolerance).double()
 
 
 def reintegrate(pred: torch.Tensor, response: torch.Tensor, low_size: tuple[int, int]) -> torch.Tensor:

@@ -64,6 +64,10 @@ _DATA_FIELDS = {
     "sample_q": (int, 1024),
     # Target bands are contiguous intervals over this range (default: the scenes' common coverage).
     "spectral_range_nm": ((list, type(None)), None),
+    # A band-agnostic model (ssif-any): draw the input sensor per batch (``InputSensorDraw`` fields:
+    # shipped, random_share, random_bands, random_fwhm_nm, coverage_tolerance). Validation keeps
+    # the model config's input_sensor.
+    "input_sensors": ((dict, type(None)), None),
 }
 _TRAIN_FIELDS = {
     "steps": (int, 300),
@@ -160,12 +164,24 @@ def _sample_points(lr: torch.Tensor, hr: torch.Tensor, count: int):
 
 def training_loss(model: SuperResolver, batch: dict, sample_q: int) -> torch.Tensor:
     lr, hr, intervals = batch["lr"], batch["hr"], batch["intervals"]
+    if "input_sensor" in batch:  # drawn per batch for a band-agnostic model
+        model.use_input_sensor(batch["input_sensor"])
     if model.implicit:
         positions, cells, values = _sample_points(lr, hr, sample_q)
         pred = model.query(model.encode(lr), positions, cells, model.prepare_bands(intervals))
         return torch.nn.functional.l1_loss(pred, values)
     pred = model(lr, hr.shape[-2:], intervals)
     return torch.nn.functional.l1_loss(pred, hr)
+
+
+def _sensor_draw(fields: dict):
+    from geossr.data.sampler import InputSensorDraw
+
+    try:
+        return InputSensorDraw(**fields)
+    except TypeError:
+        raise ConfigError(f"data field 'input_sensors' takes shipped, random_share, random_bands, random_fwhm_nm, "
+                          f"coverage_tolerance; got {', '.join(fields)}") from None
 
 
 class Trainer:
@@ -179,7 +195,14 @@ class Trainer:
         self.device = torch.device(resolve_device(device))
         torch.manual_seed(config.seed)
         self.model = build(**config.model).to(self.device)
+        self.validation_sensor = self.model.input_sensor
         data = config.data
+        input_sensor = self.validation_sensor
+        if data["input_sensors"] is not None:
+            if not getattr(self.model, "any_input_sensor", False):
+                raise ConfigError(f"data field 'input_sensors' needs a band-agnostic model (ssif-any), "
+                                  f"not {config.model['name']!r}")
+            input_sensor = _sensor_draw(data["input_sensors"])
         self.train_cubes = load_dataset(data["dataset"], data["root"], "train")
         self.val_cubes = load_dataset(data["dataset"], data["root"], "test")
         bands_range = data["bands_range"]
@@ -187,7 +210,7 @@ class Trainer:
             bands_range = [len(self.model.fixed_intervals_nm)] * 2
         sizes = data["lr_size"] if isinstance(data["lr_size"], list) else [data["lr_size"]]
         self.samplers = [
-            TrainingSampler(self.train_cubes, self.model.input_sensor, size, tuple(data["scale_range"]),
+            TrainingSampler(self.train_cubes, input_sensor, size, tuple(data["scale_range"]),
                             tuple(bands_range), data["batch_size"], seed=config.seed + i,
                             spectral_range_nm=data["spectral_range_nm"])
             for i, size in enumerate(sizes)
@@ -237,7 +260,9 @@ class Trainer:
         bands = train["validation_bands"]
         if self.model.fixed_intervals_nm is not None:
             bands = len(self.model.fixed_intervals_nm)
-        pairs = evaluation_pairs(self.val_cubes, self.model.input_sensor, train["validation_scale"], bands,
+        if getattr(self.model, "any_input_sensor", False):
+            self.model.use_input_sensor(self.validation_sensor)
+        pairs = evaluation_pairs(self.val_cubes, self.validation_sensor, train["validation_scale"], bands,
                                  spectral_range_nm=self.config.data["spectral_range_nm"],
                                  crop=train["validation_crop"])
         self.model.eval()

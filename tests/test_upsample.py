@@ -34,6 +34,7 @@ def ikonos_scene(rosis_example):
 MODELS = {
     "bicubic": lambda: build("bicubic", input_sensor=IKONOS),
     "ssif": lambda: build("ssif", input_sensor=IKONOS, variant="RF-GS", pixel_dim=16, **TINY),
+    "ssif-any": lambda: build("ssif-any", input_sensor=IKONOS, pixel_dim=16, stem_channels=8, **TINY),
     "liif": lambda: build("liif", input_sensor=IKONOS, output_sensor="grid:430:860:20", **TINY),
     "fmnet": lambda: build("fmnet", input_sensor=IKONOS, output_sensor="grid:430:860:20", filters=8),
 }
@@ -130,6 +131,8 @@ def test_cli_uint16_output_and_weights(ms_file, tmp_path):
         (["{ms}", "-p", "2", "-s", "rosis", "-o", "nodir/o.tif", "--model", "bicubic"], "does not exist"),
         (["{ms}", "-p", "2", "-s", "rosis", "-o", "o.tif", "--input-sensor", "sentinel2_msi:B02,B03,B04,B08"],
          "no shipped ssif weights for input sensor sentinel2_msi"),
+        (["{ms}", "-p", "2", "-s", "rosis", "-o", "o.tif", "--input-sensor", "sentinel2_msi:B02,B03,B04,B08",
+          "--model", "fmnet"], "no shipped fmnet weights for input sensor sentinel2_msi"),
         (["{ms}", "-p", "2", "-s", "rosis", "-o", "o.tif", "--weights", "w.safetensors"], "weights not found"),
         (["{ms}", "-p", "2", "-s", "rosis", "-o", "o.tif", "--model", "bicubic", "--device", "cuda"], "no CUDA"),
         (["{ms}", "-p", "2", "-s", "rosis", "-o", "o.tif", "--model", "bicubic", "--dtype", "int8"], "--dtype"),

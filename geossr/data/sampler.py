@@ -10,6 +10,10 @@ H x W crop (H = W = round(lr_size · p)) of a random cube, and makes:
   spatially downsampled to lr_size x lr_size with the scene resampler's anti-aliasing.
 
 The reported scale is H / lr_size, the ratio actually used (p rounded to whole pixels).
+
+With an :class:`InputSensorDraw` instead of one input sensor, every batch also draws its input
+sensor (shared by the batch) and returns it as ``batch["input_sensor"]``: how a band-agnostic
+model (``ssif-any``) learns to read any sensor.
 """
 
 from __future__ import annotations
@@ -23,8 +27,8 @@ import torch
 from geossr.data.cubes import HyperspectralCube
 from geossr.data.degrade import contiguous_intervals, spatial_downsample, spectral_matrix, target_sensor_from_intervals
 from geossr.errors import GeossrError
-from geossr.spectral.bands import Sensor
-from geossr.spectral.integration import source_coverage_nm
+from geossr.spectral.bands import Band, Sensor
+from geossr.spectral.integration import DEFAULT_COVERAGE_TOLERANCE, source_coverage_nm
 from geossr.spectral.sensors import load_sensor
 
 
@@ -72,6 +76,47 @@ def _as_sensor(sensor: str | Sensor) -> Sensor:
     return sensor if isinstance(sensor, Sensor) else load_sensor(sensor)
 
 
+class InputSensorDraw:
+    """A random input sensor per batch: one of ``shipped`` or, with probability ``random_share``,
+    a random one of ``random_bands`` Gaussian or uniform bands (shape drawn per band), FWHM drawn
+    in ``random_fwhm_nm`` and centre such that the band lies inside the training range
+    (Gaussians: centre ± FWHM, < 1 % of the response outside; boxes: the box itself).
+
+    ``coverage_tolerance`` is the share of a band's response allowed outside a cube's coverage
+    when simulating it (Sentinel-2 B08 reaches 10 % past SAMSON's 889 nm).
+    """
+
+    def __init__(self, shipped: list[str], random_share: float = 0.5, random_bands: tuple[int, int] = (3, 8),
+                 random_fwhm_nm: tuple[float, float] = (10.0, 120.0), coverage_tolerance: float = 0.15):
+        self.shipped = [_as_sensor(s) for s in shipped]
+        if not self.shipped and random_share < 1:
+            raise GeossrError("input_sensors: give shipped sensors or random_share 1")
+        if not (0 <= random_share <= 1 and 2 <= random_bands[0] <= random_bands[1]
+                and 0 < random_fwhm_nm[0] <= random_fwhm_nm[1]):
+            raise GeossrError("input_sensors: need 0 <= random_share <= 1, 2 <= random_bands min <= max, "
+                              "0 < random_fwhm_nm min <= max")
+        self.random_share = float(random_share)
+        self.random_bands = (int(random_bands[0]), int(random_bands[1]))
+        self.random_fwhm_nm = (float(random_fwhm_nm[0]), float(random_fwhm_nm[1]))
+        self.coverage_tolerance = float(coverage_tolerance)
+
+    def draw(self, rng: np.random.Generator, range_nm: tuple[float, float]) -> Sensor:
+        if rng.uniform() >= self.random_share:
+            return self.shipped[int(rng.integers(len(self.shipped)))]
+        lo, hi = range_nm
+        count = int(rng.integers(self.random_bands[0], self.random_bands[1] + 1))
+        bands = []
+        for i in range(count):
+            fwhm = min(rng.uniform(*self.random_fwhm_nm), (hi - lo) / 2)
+            if rng.uniform() < 0.5:
+                centre = rng.uniform(lo + fwhm, hi - fwhm)
+                bands.append(Band.gaussian(f"r{i + 1}", centre, fwhm))
+            else:
+                centre = rng.uniform(lo + fwhm / 2, hi - fwhm / 2)
+                bands.append(Band.uniform(f"r{i + 1}", centre - fwhm / 2, centre + fwhm / 2))
+        return Sensor(f"random{count}", tuple(bands), "random training sensor", response_kind="approximation")
+
+
 class TrainingSampler:
     """Endless iterator of SSIF training batches; batch n depends only on (seed, n).
 
@@ -86,7 +131,7 @@ class TrainingSampler:
     def __init__(
         self,
         cubes: list[HyperspectralCube],
-        input_sensor: str | Sensor,
+        input_sensor: str | Sensor | InputSensorDraw,
         lr_size: int,
         scale_range: tuple[float, float] = (1.0, 4.0),
         bands_range: tuple[int, int] = (8, 31),
@@ -105,7 +150,8 @@ class TrainingSampler:
         if not 1 <= bands_range[0] <= bands_range[1]:
             raise GeossrError(f"bands_range must satisfy 1 <= min <= max, got {bands_range}")
         self.cubes = list(cubes)
-        self.input_sensor = _as_sensor(input_sensor)
+        self.sensor_draw = input_sensor if isinstance(input_sensor, InputSensorDraw) else None
+        self.input_sensor = None if self.sensor_draw else _as_sensor(input_sensor)
         self.lr_size = int(lr_size)
         self.scale_range = (float(scale_range[0]), float(scale_range[1]))
         self.bands_range = (int(bands_range[0]), int(bands_range[1]))
@@ -116,7 +162,7 @@ class TrainingSampler:
         if max(self._sides) < self.lr_size:
             raise GeossrError(f"every cube is smaller than lr_size {self.lr_size}")
         self._pixels = [torch.from_numpy(cube.data) for cube in self.cubes]
-        self._input_matrices = [spectral_matrix(cube.sensor, self.input_sensor) for cube in self.cubes]
+        self._input_matrices = None if self.sensor_draw else self._matrices_for(self.input_sensor)
         self._targets: dict[int, tuple[torch.Tensor, list[torch.Tensor]]] = {}
         self._next_index = 0
 
@@ -138,18 +184,31 @@ class TrainingSampler:
         """Batch ``index`` (random access; iteration yields batches 0, 1, 2, … from the saved state)."""
         plan = self.plan(index)
         intervals, target_matrices = self._target(plan.bands)
+        sensor, input_matrices = self.input_sensor, self._input_matrices
+        if self.sensor_draw is not None:
+            # Its own stream, so the crops and band counts are those of a fixed-sensor run.
+            sensor = self.sensor_draw.draw(np.random.default_rng([self.seed, index, 1]), self.spectral_range_nm)
+            input_matrices = self._matrices_for(sensor)
         size = plan.size
         hr, lr = [], []
         for crop in plan.crops:
             pixels = self._pixels[crop.cube][:, crop.top : crop.top + size, crop.left : crop.left + size]
             hr.append(torch.tensordot(target_matrices[crop.cube], pixels, dims=1))
-            lr.append(torch.tensordot(self._input_matrices[crop.cube], pixels, dims=1))
-        return {
+            lr.append(torch.tensordot(input_matrices[crop.cube], pixels, dims=1))
+        batch = {
             "lr": spatial_downsample(torch.stack(lr), (self.lr_size, self.lr_size)),
             "hr": torch.stack(hr),
             "intervals": intervals.clone(),
             "scale": size / self.lr_size,
         }
+        if self.sensor_draw is not None:
+            batch["input_sensor"] = sensor
+        return batch
+
+    def _matrices_for(self, sensor: Sensor) -> list[torch.Tensor]:
+        if self.sensor_draw is None:
+            return [spectral_matrix(cube.sensor, sensor) for cube in self.cubes]
+        return [spectral_matrix(cube.sensor, sensor, self.sensor_draw.coverage_tolerance) for cube in self.cubes]
 
     def _target(self, bands: int) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """Intervals for C bands and, per cube, the matrix integrating its bands over them."""
@@ -185,6 +244,7 @@ def evaluation_pairs(
     bands: int,
     spectral_range_nm: tuple[float, float] | None = None,
     crop: int | None = None,
+    coverage_tolerance: float = DEFAULT_COVERAGE_TOLERANCE,
 ) -> list[dict]:
     """One deterministic full-scene pair per cube, each a batch of one.
 
@@ -214,7 +274,7 @@ def evaluation_pairs(
         crop_h, crop_w = round(low[0] * scale), round(low[1] * scale)
         top, left = (cube.data.shape[1] - crop_h) // 2, (cube.data.shape[2] - crop_w) // 2
         pixels = torch.from_numpy(cube.data[:, top : top + crop_h, left : left + crop_w])
-        simulated = torch.tensordot(spectral_matrix(cube.sensor, input_sensor), pixels, dims=1)
+        simulated = torch.tensordot(spectral_matrix(cube.sensor, input_sensor, coverage_tolerance), pixels, dims=1)
         pairs.append({
             "name": cube.name,
             "lr": spatial_downsample(simulated[None], low),

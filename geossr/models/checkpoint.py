@@ -58,14 +58,19 @@ def read_card(path: str | Path) -> dict:
 def load_checkpoint(
     path: str | Path, *, expect_model: str | None = None, expect_input_sensor=None, device="cpu"
 ) -> tuple[SuperResolver, dict]:
-    """Rebuild the model from the card and load its weights; refuse a mismatched checkpoint."""
+    """Rebuild the model from the card and load its weights; refuse a mismatched checkpoint.
+
+    A band-agnostic model (``ssif-any``) takes ``expect_input_sensor`` as its input sensor instead.
+    """
     document = read_card(path)
     config = dict(document["model"])
     name = config.pop("name")
     if expect_model is not None and name != expect_model:
         raise CheckpointError(f"{path} holds a {name!r} model, not {expect_model!r}")
     model = build(name, **config)
-    if expect_input_sensor is not None:
+    if expect_input_sensor is not None and getattr(model, "any_input_sensor", False):
+        model.use_input_sensor(expect_input_sensor)
+    elif expect_input_sensor is not None:
         trained = model.input_sensor
         if (len(trained) != len(expect_input_sensor)
                 or abs(trained.centers_nm - expect_input_sensor.centers_nm).max() > 1.0):

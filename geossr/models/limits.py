@@ -41,3 +41,45 @@ def check_band_range(intervals_nm: np.ndarray, trained: tuple[float, float] | No
     if lo < trained[0] or hi > trained[1]:
         warnings.warn(f"requested bands {lo:.0f}-{hi:.0f} nm extend past the trained range "
                       f"{trained[0]:.0f}-{trained[1]:.0f} nm: extrapolating", stacklevel=2)
+
+
+# An input band with more than this share of its response outside the trained range is not read;
+# one with more than PARTLY_OUTSIDE is read with a warning.
+MOSTLY_OUTSIDE, PARTLY_OUTSIDE = 0.5, 0.15
+_GRID_STEP_NM = 0.5
+
+
+def share_outside(band, trained: tuple[float, float]) -> float:
+    """The share of ``band``'s response outside the ``trained`` wavelengths."""
+    lo, hi = band.support_nm
+    grid = np.arange(lo, hi + _GRID_STEP_NM, _GRID_STEP_NM)
+    rho = band.response(grid)
+    inside = (grid >= trained[0]) & (grid <= trained[1])
+    return float(1.0 - rho[inside].sum() / rho.sum()) if rho.sum() > 0 else 1.0
+
+
+def usable_input_bands(sensor, trained: tuple[float, float], model_label: str) -> list[int]:
+    """Indices of the input bands a band-agnostic model reads; refuses a sensor it cannot read.
+
+    Bands mostly outside the trained range are left out with a warning that names them; fewer
+    than 2 bands inside (or a single-band sensor) is refused.
+    """
+    if len(sensor) < 2:
+        raise OutOfRangeError(f"{model_label} needs at least 2 input bands; {sensor.name} has {len(sensor)}")
+    shares = [share_outside(band, trained) for band in sensor.bands]
+    keep = [i for i, share in enumerate(shares) if share <= MOSTLY_OUTSIDE]
+    outside = [sensor.band_names[i] for i, share in enumerate(shares) if share > MOSTLY_OUTSIDE]
+    span = f"{trained[0]:.0f}-{trained[1]:.0f} nm"
+    if len(keep) < 2:
+        raise OutOfRangeError(
+            f"input sensor {sensor.name}: bands {', '.join(outside)} lie outside the trained range {span} of "
+            f"{model_label}, leaving {len(keep)} band(s) inside (2 needed)"
+        )
+    if outside:
+        warnings.warn(f"input bands {', '.join(outside)} of {sensor.name} lie outside the trained range {span} "
+                      f"of {model_label}: ignored", stacklevel=2)
+    partly = [sensor.band_names[i] for i in keep if shares[i] > PARTLY_OUTSIDE]
+    if partly:
+        warnings.warn(f"input bands {', '.join(partly)} of {sensor.name} reach past the trained range {span} "
+                      f"of {model_label}: extrapolating", stacklevel=2)
+    return keep

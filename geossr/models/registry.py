@@ -37,6 +37,12 @@ def _ssif(input_sensor, **options):
     return SSIF(len(input_sensor), **options)
 
 
+def _ssif_any(input_sensor, **options):
+    from geossr.models.ssif_any import AnySensorSSIF
+
+    return AnySensorSSIF(input_sensor, **options)
+
+
 def _liif(input_sensor, output_sensor, **options):
     from geossr.models.liif import LIIF
 
@@ -58,12 +64,14 @@ def _bicubic(input_sensor):
 
 MODELS = {
     "ssif": (_ssif, "SSIF: any scale, any band set; variants " + ", ".join(VARIANT_METHODS) + "; decoders D, C"),
+    "ssif-any": (_ssif_any, "SSIF for any input sensor (bands given by their responses): any scale, any band set"),
     "liif": (_liif, "LIIF with C outputs: any scale, the band set it was trained for"),
     "fmnet": (_fmnet, "FMNet: spectral SR for fixed sensors; p > 1 on a bicubically upsampled input"),
     "bicubic": (_bicubic, "bicubic spatial + linear spectral interpolation (no training)"),
 }
 # What each constructor accepts beyond the factory's own arguments, for one-line config errors.
-_CLASS_OF = {"ssif": "geossr.models.ssif:SSIF", "liif": "geossr.models.liif:LIIF",
+_CLASS_OF = {"ssif": "geossr.models.ssif:SSIF", "ssif-any": "geossr.models.ssif_any:AnySensorSSIF",
+             "liif": "geossr.models.liif:LIIF",
              "fmnet": "geossr.models.fmnet:FMNet", "bicubic": "geossr.models.bicubic:BicubicBaseline"}
 
 

@@ -1,7 +1,10 @@
 """`geossr upsample` as a library call: one scene file in, one super-resolved GeoTIFF out.
 
 Choosing the model: ``--weights FILE`` (any checkpoint), ``--model bicubic`` (no weights), or the
-shipped weights of ``--model`` for the input sensor. The input is scaled to [0, 1] reflectance
+shipped weights of ``--model`` for the input sensor; ``ssif-any`` is the shipped any-sensor SSIF, which
+reads the bands it can from their responses. It is asked for by name, not taken silently when no
+sensor-specific weights fit: at its present budget it is well below bicubic on the held-out scene
+(benchmarks/results/anysensor.md). The input is scaled to [0, 1] reflectance
 by GDAL's band scale if the file has one, then ``input_scale`` (default: its REFLECTANCE_SCALE
 tag, else 1).
 
@@ -28,7 +31,7 @@ from geossr.consistency import input_response
 from geossr.errors import CoverageError, GeossrError
 from geossr.models import build
 from geossr.models.checkpoint import load_checkpoint
-from geossr.models.limits import check_band_range, check_scale
+from geossr.models.limits import check_band_range, check_scale, usable_input_bands
 from geossr.models.weights import installed_weights
 from geossr.scene.engine import PRECISIONS, upsample
 from geossr.scene.io import Progress, check_output_path, open_dataset, open_raster, write_raster
@@ -40,23 +43,36 @@ DTYPES = {"float32": (np.float32, float("nan")), "uint16": (np.uint16, 65535)}
 UINT16_SCALE = 10000  # uint16 output holds reflectance x 10000, as Sentinel-2 L2A does
 
 
+ANY_SENSOR_MODEL = "ssif-any"
+
+
 def choose_model(model_name: str, weights: str | None, input_sensor: Sensor):
-    """(model, card, weights label) for the request; a clear error when weights are missing."""
+    """(model, card, weights label, note) for the request; a clear error when weights are missing.
+
+    ``--model ssif`` (the default) takes the shipped SSIF trained for the input sensor; ``ssif-any``
+    the shipped any-sensor SSIF, with a ``note`` saying so (None otherwise).
+    """
     if weights is not None:
         model, card = load_checkpoint(weights, expect_input_sensor=input_sensor)
-        return model, card, str(weights)
+        return model, card, str(weights), None
     if model_name == "bicubic":
-        return build("bicubic", input_sensor=input_sensor), {}, "none"
-    for entry in installed_weights():
-        if entry["model"] != model_name:
+        return build("bicubic", input_sensor=input_sensor), {}, "none", None
+    shipped = installed_weights()
+    for entry in shipped:
+        if entry["model"] != model_name or model_name == ANY_SENSOR_MODEL:
             continue
         trained = sensor_from_dict(entry["card"]["model"]["input_sensor"])  # no need to build the network
         if len(trained) == len(input_sensor) and np.allclose(trained.centers_nm, input_sensor.centers_nm, atol=1.0):
             model, card = load_checkpoint(entry["path"])
-            return model, card, entry["name"]
+            return model, card, entry["name"], None
+    any_sensor = [entry for entry in shipped if entry["model"] == ANY_SENSOR_MODEL]
+    if model_name == ANY_SENSOR_MODEL and any_sensor:
+        model, card = load_checkpoint(any_sensor[0]["path"], expect_input_sensor=input_sensor)
+        return model, card, any_sensor[0]["name"], f"using the any-sensor model {any_sensor[0]['name']} (experimental)"
+    experimental = ", --model ssif-any (experimental, below bicubic so far)" if any_sensor else ""
     raise GeossrError(
         f"no shipped {model_name} weights for input sensor {input_sensor.name} ({len(input_sensor)} bands); "
-        f"pass --weights FILE (train one with `geossr train configs/...`) or use --model bicubic"
+        f"pass --weights FILE (train one with `geossr train configs/...`){experimental} or use --model bicubic"
     )
 
 
@@ -138,7 +154,7 @@ def upsample_file(
     output_path = Path(output_path)
     data = open_raster(input_path)
     source = resolve_input_sensor(input_path, input_sensor, data.sizes["band"])
-    net, card, weights_label = choose_model(model, weights, source)
+    net, card, weights_label, note = choose_model(model, weights, source)
     factor = input_scale if input_scale is not None else input_scale_of(input_path)
     stat = Path(input_path).stat()
     key = request_key(input=str(Path(input_path).resolve()), size=stat.st_size, mtime=stat.st_mtime_ns,
@@ -154,6 +170,11 @@ def upsample_file(
         warnings.simplefilter("always")
         check_scale(scale, training.get("scale_range"))
         check_band_range(target.intervals_nm, training.get("spectral_range_nm"))
+        if getattr(net, "any_input_sensor", False):
+            keep = usable_input_bands(source, training.get("spectral_range_nm") or (0.0, np.inf), weights_label)
+            if len(keep) < len(source):
+                data = data.isel(band=keep)
+                net.use_input_sensor(source.select([source.band_names[i] for i in keep]))
     if net.fixed_intervals_nm is not None and (
         net.fixed_intervals_nm.shape != target.intervals_nm.shape
         or not np.allclose(net.fixed_intervals_nm, target.intervals_nm, atol=0.5)
@@ -178,6 +199,7 @@ def upsample_file(
         "GEOSSR_SCALE": f"{scale:g}",
         "GEOSSR_SOURCE": Path(input_path).name,
         "GEOSSR_SOURCE_SENSOR": source.name,
+        "GEOSSR_INPUT_BANDS": ",".join(net.input_sensor.band_names),
         "GEOSSR_REQUEST": key,
         "GEOSSR_CONSISTENCY": "projected onto the input" if consistency else "none",
     }
@@ -194,7 +216,9 @@ def upsample_file(
         "status": "written",
         "model": net.name,
         "weights": weights_label,
+        "model_note": note,
         "input_sensor": source.name,
+        "input_bands": net.input_sensor.band_names,
         "sensor": target.name,
         "bands": len(target),
         "scale": scale,

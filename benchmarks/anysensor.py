@@ -1,0 +1,275 @@
+"""The any-sensor SSIF (ssif-any) against the sensor-specific SSIF and bicubic, and on real satellite scenes.
+
+    python benchmarks/anysensor.py --data ../shared/data --out benchmarks/results/anysensor
+
+Part 1, held-out hyperspectral scene (the real ROSIS crop abu-beach-4, never trained on): for each
+input sensor — IKONOS B/G/R/NIR, Sentinel-2 B02/B03/B04/B08, Nikon D700 (all three seen in
+training) and Landsat 8 OLI B2-B5 (left out of training) — the input is simulated from the cube
+through the sensor's response and downsampled p times; the target is the cube in 102 contiguous
+bands over its 430-860 nm. Scored: the shipped any-sensor model, the shipped IKONOS model (same
+scenes, architecture and 4000-step budget; on its own sensor, and — as one would use it without
+an any-sensor model — on the blue/green/red/NIR of Sentinel-2 and Landsat 8) and bicubic + linear
+spectral interpolation, at p = 2 and 4: PSNR / SSIM / SAM; also the any-sensor output projected
+onto the input (geossr.consistency.project_to_input, what `--consistency` does).
+
+ROSIS stops at 860 nm while the Sentinel-2 B08 and Landsat 8 B5 responses reach further (27 % and
+65 % of their response beyond 860 nm): those two bands are simulated from the part of their
+response inside 430-860 nm (the integration renormalises over the covered part, i.e. takes the
+spectrum beyond 860 nm equal to its weighted mean inside). This is stated in the report.
+
+Part 2, real georeferenced scenes with no hyperspectral truth (Sentinel-2 L2A patch, Landsat 8 SR
+crop): `geossr upsample` (the CLI, default model choice) at scale 1 and 2 to the ROSIS bands, then
+physical consistency: the output re-integrated through the input sensor's responses
+(geossr.consistency) against the input, per input band. The ROSIS bands cover S2 B08 and L8 B5
+only partly (see above), so the consistency of those bands is measured on a second output over the
+model's whole trained range (grid:404:890:54). Quicklook and spectrum PNGs for a vegetation, a
+water and a soil pixel picked from NDVI / NDWI of the input (see ``pick_pixels``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import rasterio
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from fidelity import machine  # noqa: E402
+
+from geossr.consistency import input_response, project_to_input, reintegrate  # noqa: E402
+from geossr.data import evaluation_pairs, load_dataset, target_sensor_from_intervals  # noqa: E402
+from geossr.fileio import atomic_output  # noqa: E402
+from geossr.metrics import psnr, sam, ssim  # noqa: E402
+from geossr.models import build  # noqa: E402
+from geossr.models.checkpoint import load_checkpoint  # noqa: E402
+from geossr.models.weights import WEIGHTS_DIR  # noqa: E402
+from geossr.scene.quicklook import plot_spectrum  # noqa: E402
+from geossr.scene.io import read_sensor  # noqa: E402
+from geossr.scene.upsample import input_scale_of  # noqa: E402
+from geossr.spectral.integration import uncovered_fraction  # noqa: E402
+from geossr.spectral.sensors import load_sensor  # noqa: E402
+
+SENSORS = {
+    "IKONOS": ("ikonos:blue,green,red,nir", "seen in training"),
+    "Sentinel-2": ("sentinel2_msi:B02,B03,B04,B08", "seen in training"),
+    "Nikon D700": ("nikon_d700", "seen in training"),
+    "Landsat 8": ("landsat8_oli:B2,B3,B4,B5", "left out of training"),
+}
+SCALES = (2.0, 4.0)
+BANDS = 102
+# Enough for Landsat 8 B5 on ROSIS (65 % of its response beyond 860 nm), see the module docstring.
+SIMULATION_TOLERANCE = 0.7
+SCENES = {
+    "Sentinel-2 L2A (Ireland)": ("geotiff/s2_l2a_bigearthnet_T29UPU_20180421/S2B_MSIL2A_20180421T114349_41_4_10m.tif",
+                                 "sentinel2_msi:B02,B03,B04,B08", {"blue": "B02", "green": "B03", "red": "B04", "nir": "B08"}),
+    "Landsat 8 SR (Brazil)": ("geotiff/landsat8_sr_LC08_232066_20190727/LC08_232066_20190727_SR_B2-B7.tif",
+                              "landsat8_oli:B2,B3,B4,B5,B6,B7", {"blue": "B2", "green": "B3", "red": "B4", "nir": "B5"}),
+}
+FULL_RANGE = "grid:404:890:54"
+# Consistency measured against an input band needs the output bands to hold most of its response.
+CONSISTENCY_TOLERANCE = 0.15
+
+
+def scores(pred: torch.Tensor, hr: torch.Tensor) -> dict:
+    p, r = pred[0].numpy(), hr[0].numpy()
+    return {"psnr": psnr(p, r), "ssim": ssim(p, r), "sam": sam(p, r)}
+
+
+def held_out_rows(data: Path, any_model, ikonos_model) -> list[dict]:
+    cubes = load_dataset("remote", data, "test")
+    rows = []
+    for label, (spec, status) in SENSORS.items():
+        sensor = load_sensor(spec)
+        models = {"ssif-any": any_model.use_input_sensor(sensor), "bicubic": build("bicubic", input_sensor=sensor)}
+        if label == "IKONOS":
+            models["ssif (IKONOS-specific)"] = ikonos_model
+        elif len(sensor) == 4:
+            # What one would do without ssif-any: feed this sensor's blue/green/red/NIR to the IKONOS model.
+            models["ssif (IKONOS weights, mismatched sensor)"] = ikonos_model
+        outside = uncovered_fraction(cubes[0].sensor, sensor)
+        for scale in SCALES:
+            for pair in evaluation_pairs(cubes, sensor, scale, BANDS, coverage_tolerance=SIMULATION_TOLERANCE):
+                response = input_response(target_sensor_from_intervals(pair["intervals"].numpy()), sensor,
+                                          SIMULATION_TOLERANCE)
+                outputs = {}
+                for name, model in models.items():
+                    with torch.no_grad():
+                        outputs[name] = model.eval()(pair["lr"], pair["hr"].shape[-2:], pair["intervals"]).clamp(0, 1)
+                # What `geossr upsample --consistency` does to the any-sensor output (least-squares projection).
+                outputs["ssif-any + consistency projection"] = \
+                    project_to_input(outputs["ssif-any"], pair["lr"], response).clamp(0, 1)
+                for name, pred in outputs.items():
+                    rows.append({"input": label, "sensor": spec, "status": status, "model": name, "scale": scale,
+                                 "scene": pair["name"], "bands": BANDS,
+                                 "input_share_outside_scene_nm": [round(float(v), 3) for v in outside],
+                                 **scores(pred, pair["hr"])})
+    return rows
+
+
+def pick_pixels(path: Path, bands: dict, names: list[str], factor: float) -> dict:
+    """Among pixels with blue, green, red and NIR reflectance above 0.005 (SR products hold a few negative
+    values): vegetation = highest NDVI; water = highest NDWI (McFeeters, green vs NIR) if above 0; soil =
+    lowest positive NDVI among pixels with NDWI < -0.1 (clear of water and its edges) whose visible
+    reflectance rises with wavelength (blue < green < red, as bare soil's does; grey surfaces and
+    vegetation do not)."""
+    with rasterio.open(path) as src:
+        cube = src.read().astype(np.float64) * factor
+    blue, green, red, nir = (cube[names.index(bands[k])] for k in ("blue", "green", "red", "nir"))
+    valid = (blue > 0.005) & (green > 0.005) & (red > 0.005) & (nir > 0.005)
+    ndvi = np.where(valid, (nir - red) / np.maximum(nir + red, 1e-6), np.nan)
+    ndwi = np.where(valid, (green - nir) / np.maximum(green + nir, 1e-6), np.nan)
+    picks = {"vegetation": np.unravel_index(np.nanargmax(ndvi), ndvi.shape)}
+    if np.nanmax(ndwi) > 0:
+        picks["water"] = np.unravel_index(np.nanargmax(ndwi), ndwi.shape)
+    soil = np.where((ndvi > 0) & (ndwi < -0.1) & (blue < green) & (green < red), ndvi, np.inf)
+    picks["soil"] = np.unravel_index(np.argmin(soil), soil.shape)
+    return {kind: {"col": int(c), "row": int(r), "ndvi": round(float(ndvi[r, c]), 3), "ndwi": round(float(ndwi[r, c]), 3)}
+            for kind, (r, c) in picks.items()} | {"max_ndwi": round(float(np.nanmax(ndwi)), 3)}
+
+
+def consistency(input_path: Path, output_path: Path, sensor, used_bands: list[str], factor: float) -> dict:
+    """Per input band the model read: RMSE (reflectance), relative RMSE and bias of the output re-integrated
+    through that band's response and degraded back to the input grid, against the input."""
+    with rasterio.open(input_path) as src:
+        lr = torch.from_numpy(src.read().astype(np.float64) * factor)[None]
+    with rasterio.open(output_path) as out:
+        pred = torch.from_numpy(out.read().astype(np.float64))[None]
+    output_sensor = read_sensor(output_path)
+    result = {}
+    for band in used_bands:
+        i = sensor.band_names.index(band)
+        single = sensor.select([band])
+        share = float(uncovered_fraction(output_sensor, single)[0])
+        if share > CONSISTENCY_TOLERANCE:
+            result[band] = {"covered": False, "share_outside_output": round(share, 3)}
+            continue
+        response = input_response(output_sensor, single, CONSISTENCY_TOLERANCE)
+        again = reintegrate(pred, response, lr.shape[-2:])[0, 0]
+        error = again - lr[0, i]
+        rmse = float(error.pow(2).mean().sqrt())
+        result[band] = {"covered": True, "share_outside_output": round(share, 3), "rmse": rmse,
+                        "relative_rmse": rmse / float(lr[0, i].abs().mean()), "mean_bias": float(error.mean()),
+                        "reint_psnr": psnr(again[None].numpy(), lr[0, i : i + 1].numpy())}
+    return result
+
+
+def geossr(*args) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-c", "from geossr_cli.main import main; main()", *map(str, args)]
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise SystemExit(f"geossr {' '.join(map(str, args))} failed: {result.stderr.strip()}")
+    return result
+
+
+def real_scene_rows(data: Path, pictures: Path, work: Path) -> tuple[list[dict], dict]:
+    rows, pixels = [], {}
+    for label, (relative, spec, indices) in SCENES.items():
+        path = data / relative
+        sensor = load_sensor(spec)
+        stem = Path(relative).parent.name
+        factor = input_scale_of(path)
+        pixels[label] = pick_pixels(path, indices, sensor.band_names, factor)
+        for scale in (1.0, 2.0):
+            outputs = {}
+            for target in ("rosis", FULL_RANGE):
+                out = work / f"{stem}_x{scale:g}_{'rosis' if target == 'rosis' else 'fullrange'}.tif"
+                extra = ["--quicklook", pictures / f"{stem}_x{scale:g}_quicklook.png"] if target == "rosis" else []
+                started = time.perf_counter()
+                result = geossr("upsample", path, "-p", scale, "-s", target, "--input-sensor", spec, "-m", "ssif-any",
+                                "-o", out, "--json", *extra)
+                (summary,) = json.loads(result.stdout)
+                outputs[target] = out
+                rows.append({
+                    "scene": label, "file": relative, "scale": scale, "target": target,
+                    "model": summary["model"], "weights": summary["weights"], "model_note": summary["model_note"],
+                    "input_bands": summary["input_bands"], "warnings": summary["warnings"],
+                    "output_size": summary["output_size"], "seconds": round(time.perf_counter() - started, 1),
+                    "consistency": consistency(path, out, sensor, summary["input_bands"], factor),
+                })
+            if scale == 2.0:
+                for kind, where in pixels[label].items():
+                    if kind != "max_ndwi":
+                        plot_spectrum(path, outputs["rosis"], f"{where['col']},{where['row']}",
+                                      pictures / f"{stem}_x2_spectrum_{kind}.png", input_sensor=spec,
+                                      input_scale=factor)
+    return rows, pixels
+
+
+def held_out_table(rows: list[dict]) -> str:
+    lines = ["| input sensor | in training | model | p | PSNR (dB) | SSIM | SAM (°) |", "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['input']} | {r['status']} | {r['model']} | {r['scale']:g} | {r['psnr']:.2f} | "
+                     f"{r['ssim']:.4f} | {r['sam']:.2f} |")
+    return "\n".join(lines) + "\n"
+
+
+def consistency_table(rows: list[dict]) -> str:
+    lines = ["| scene | p | output bands | model (weights) | input band | re-integration RMSE | relative RMSE "
+             "| bias | re-integration PSNR (dB) |", "|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        for band, c in r["consistency"].items():
+            if not c["covered"]:
+                lines.append(f"| {r['scene']} | {r['scale']:g} | {r['target']} | {r['model']} ({r['weights']}) | {band} "
+                             f"| not covered ({c['share_outside_output']:.0%} of its response outside) | | | |")
+                continue
+            lines.append(f"| {r['scene']} | {r['scale']:g} | {r['target']} | {r['model']} ({r['weights']}) | {band} | "
+                         f"{c['rmse']:.4f} | {c['relative_rmse']:.1%} | {c['mean_bias']:+.4f} | {c['reint_psnr']:.2f} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=Path("../shared/data"))
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/anysensor"))
+    args = parser.parse_args()
+    started = time.perf_counter()
+    any_model, any_card = load_checkpoint(WEIGHTS_DIR / "ssif_anysensor_default.safetensors")
+    ikonos_model, ikonos_card = load_checkpoint(WEIGHTS_DIR / "ssif_ikonos_default.safetensors")
+    held_out = held_out_rows(args.data, any_model, ikonos_model)
+    pictures = args.out
+    pictures.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as work:
+        real, pixels = real_scene_rows(args.data, pictures, Path(work))
+    budgets = "; ".join(
+        f"{card['name']}: {card['training']['steps']} steps on {', '.join(card['training']['train_scenes'])}, "
+        f"{card['training']['elapsed_s']} s on {card['training']['device']}" for card in (any_card, ikonos_card))
+    context = {"machine": machine(), "models": budgets, "benchmark time": f"{time.perf_counter() - started:.0f} s",
+               "held-out scene": "abu-beach-4 (ROSIS, 100x100, 102 bands 430-860 nm): 102 contiguous target bands",
+               "simulation note": "S2 B08 and L8 B5 reach past ROSIS's 860 nm (27 % and 65 % of their response); "
+                                  "they are integrated over the covered part (coverage tolerance 0.7)"}
+    pixel_lines = "".join(
+        f"- {scene}: " + "; ".join(f"{k} at col {v['col']}, row {v['row']} (NDVI {v['ndvi']}, NDWI {v['ndwi']})"
+                                   for k, v in picks.items() if k != "max_ndwi")
+        + f" (highest NDWI in the scene: {picks['max_ndwi']})\n" for scene, picks in pixels.items())
+    warnings_lines = "".join(dict.fromkeys(f"- {r['scene']}: {w}\n" for r in real for w in r["warnings"]))
+    notes = "".join(dict.fromkeys(f"- {r['scene']}: {r['model_note']}\n" for r in real if r["model_note"]))
+    md = (f"# Any-sensor SSIF\n\n" + "".join(f"- {k}: {v}\n" for k, v in context.items())
+          + "\n## Held-out hyperspectral scene (simulated input, real ROSIS truth)\n\n" + held_out_table(held_out)
+          + "\n## Real scenes: physical consistency of `geossr upsample` outputs\n\n"
+          + "Re-integration: output bands integrated through each input band's response and spatially "
+            "degraded by p (geossr.consistency.reintegrate), against the input (reflectance).\n\n"
+          + consistency_table(real)
+          + "\nModel choice (stderr of `geossr upsample`):\n\n" + (notes or "- none\n")
+          + "\nWarnings:\n\n" + (warnings_lines or "- none\n")
+          + "\nPixels for the spectrum plots (NDVI = (NIR-red)/(NIR+red), NDWI = (green-NIR)/(green+NIR); "
+            "vegetation = highest NDVI, water = highest NDWI if above 0, soil = lowest positive NDVI among "
+            "pixels with NDWI < -0.1 and blue < green < red; only pixels with all four bands above 0.005):\n\n" + pixel_lines
+          + f"\nPictures: {', '.join(sorted(p.name for p in pictures.glob('*.png')))} in {pictures}/\n")
+    for path, text in ((args.out.with_suffix(".md"), md),
+                       (args.out.with_suffix(".json"),
+                        json.dumps({"context": context, "held_out": held_out, "real_scenes": real, "pixels": pixels},
+                                   indent=2))):
+        with atomic_output(path) as tmp:
+            Path(tmp).write_text(text)
+    print(md)
+
+
+if __name__ == "__main__":
+    main()
