@@ -8,10 +8,9 @@ from pathlib import Path
 
 import typer
 
-from geossr_cli.output import console, err_console
+from geossr_cli.output import console, err_console, parse_list
 
 app = typer.Typer(help="Task benchmarks of generated images.", no_args_is_help=True)
-
 
 
 @app.callback()
@@ -20,18 +19,6 @@ def benchmark() -> None:
 
 
 DATASETS = ("jasper-ridge", "samson", "pavia-centre", "files")
-
-
-def _list(text: str, kind, option: str) -> list:
-    from geossr.errors import GeossrError
-
-    try:
-        values = [kind(v) for v in text.replace(",", " ").split()]
-    except ValueError:
-        raise GeossrError(f"{option} must be a comma-separated list, got {text!r}") from None
-    if not values:
-        raise GeossrError(f"{option} is empty")
-    return values
 
 
 def _load_scene(dataset, root, cube, gt, labels, split, cube_sensor, cube_scale):
@@ -132,12 +119,12 @@ def landuse(
 
     target = resolve_device(device)
     config = BenchmarkConfig(
-        scales=_list(scales, float, "--scales"), classifiers=_list(classifiers, str, "--classifiers"), seeds=seeds,
-        epochs=epochs, patience=patience, patch=patch, train_per_class=train_per_class,
+        scales=parse_list(scales, float, "--scales"), classifiers=parse_list(classifiers, str, "--classifiers"),
+        seeds=seeds, epochs=epochs, patience=patience, patch=patch, train_per_class=train_per_class,
         val_per_class=val_per_class, min_pixels=min_pixels, bands=bands, device=target)
     if patch < 3 or patch % 2 == 0:
         raise GeossrError(f"--patch must be an odd number >= 3, got {patch}")
-    model_names = [] if models == "none" else _list(models, str, "--models")
+    model_names = [] if models == "none" else parse_list(models, str, "--models")
     scene = _load_scene(dataset, root, cube, gt, labels, split, cube_sensor, cube_scale)
     sr_models = resolve_models(model_names, [str(w) for w in weights], input_sensor, target)
     command = "geossr " + " ".join(shlex.quote(a) for a in sys.argv[1:])

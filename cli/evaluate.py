@@ -6,21 +6,9 @@ from pathlib import Path
 
 import typer
 
-from geossr_cli.output import console, print_json
+from geossr_cli.output import console, parse_list, print_json
 
 DEFAULT_INPUT_SENSOR = {"cave": "nikon_d700"}
-
-
-def _numbers(text: str, kind, option: str) -> list:
-    from geossr.errors import GeossrError
-
-    try:
-        values = [kind(v) for v in text.replace(",", " ").split()]
-    except ValueError:
-        raise GeossrError(f"{option} must be a comma-separated list of numbers, got {text!r}") from None
-    if not values:
-        raise GeossrError(f"{option} is empty")
-    return values
 
 
 def evaluate(
@@ -46,8 +34,8 @@ def evaluate(
 
     from geossr.models.limits import check_scale
 
-    scale_list = _numbers(scales, float, "--scales")
-    band_list = _numbers(bands, int, "--bands")
+    scale_list = parse_list(scales, float, "--scales")
+    band_list = parse_list(bands, int, "--bands")
     for scale in scale_list:
         check_scale(scale, None)  # before any data is read
     target = resolve_device(device)
