@@ -11,6 +11,8 @@ import warnings
 import numpy as np
 
 from geossr.errors import GeossrError
+from geossr.spectral.bands import Band, Sensor
+from geossr.spectral.integration import uncovered_fraction
 
 MIN_SCALE, MAX_SCALE = 1.0, 16.0
 # SSIF's spectral encoder is continuous in λ, but nothing anchors it past the training spectra.
@@ -46,16 +48,6 @@ def check_band_range(intervals_nm: np.ndarray, trained: tuple[float, float] | No
 # An input band with more than this share of its response outside the trained range is not read;
 # one with more than PARTLY_OUTSIDE is read with a warning.
 MOSTLY_OUTSIDE, PARTLY_OUTSIDE = 0.5, 0.15
-_GRID_STEP_NM = 0.5
-
-
-def share_outside(band, trained: tuple[float, float]) -> float:
-    """The share of ``band``'s response outside the ``trained`` wavelengths."""
-    lo, hi = band.support_nm
-    grid = np.arange(lo, hi + _GRID_STEP_NM, _GRID_STEP_NM)
-    rho = band.response(grid)
-    inside = (grid >= trained[0]) & (grid <= trained[1])
-    return float(1.0 - rho[inside].sum() / rho.sum()) if rho.sum() > 0 else 1.0
 
 
 def usable_input_bands(sensor, trained: tuple[float, float], model_label: str) -> list[int]:
@@ -66,7 +58,9 @@ def usable_input_bands(sensor, trained: tuple[float, float], model_label: str) -
     """
     if len(sensor) < 2:
         raise OutOfRangeError(f"{model_label} needs at least 2 input bands; {sensor.name} has {len(sensor)}")
-    shares = [share_outside(band, trained) for band in sensor.bands]
+    # The trained range as a one-band source sensor: its coverage is exactly that range.
+    trained_source = Sensor("trained range", (Band.uniform("range", *trained),), "trained range")
+    shares = uncovered_fraction(trained_source, sensor)
     keep = [i for i, share in enumerate(shares) if share <= MOSTLY_OUTSIDE]
     outside = [sensor.band_names[i] for i, share in enumerate(shares) if share > MOSTLY_OUTSIDE]
     span = f"{trained[0]:.0f}-{trained[1]:.0f} nm"
