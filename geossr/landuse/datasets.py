@@ -120,18 +120,20 @@ def _abundance_labels(end_path: Path, height: int, width: int) -> tuple[np.ndarr
 
 
 def load_jasper_ridge_scene(root: str | Path, split: str = UNMIXING_SPLIT) -> LabelledScene:
-    root = Path(root)
-    cube = load_jasper_ridge(root / "jasper_ridge" / "JasperRidge2_R198.mat")
-    labels, names = _abundance_labels(root / "jasper_ridge" / "_EndJasperRidge2_R198.mat", *cube.data.shape[1:])
-    return LabelledScene("jasper_ridge", cube, labels, names, parse_split(split, *labels.shape),
-                         ["labels = argmax of the abundance maps (dominant endmember), a land-use proxy"])
+    return _unmixing_scene(root, split, "jasper_ridge", load_jasper_ridge, "JasperRidge2_R198.mat",
+                           "_EndJasperRidge2_R198.mat")
 
 
 def load_samson_scene(root: str | Path, split: str = UNMIXING_SPLIT) -> LabelledScene:
-    root = Path(root)
-    cube = load_samson(root / "samson" / "Samson.mat")
-    labels, names = _abundance_labels(root / "samson" / "_EndSamson.mat", *cube.data.shape[1:])
-    return LabelledScene("samson", cube, labels, names, parse_split(split, *labels.shape),
+    return _unmixing_scene(root, split, "samson", load_samson, "Samson.mat", "_EndSamson.mat")
+
+
+def _unmixing_scene(root, split: str, name: str, load_cube, cube_file: str, endmember_file: str) -> LabelledScene:
+    """An unmixing scene whose labels are the dominant endmember of its abundance maps."""
+    folder = Path(root) / name
+    cube = load_cube(folder / cube_file)
+    labels, names = _abundance_labels(folder / endmember_file, *cube.data.shape[1:])
+    return LabelledScene(name, cube, labels, names, parse_split(split, *labels.shape),
                          ["labels = argmax of the abundance maps (dominant endmember), a land-use proxy"])
 
 
