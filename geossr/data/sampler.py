@@ -206,9 +206,8 @@ class TrainingSampler:
         return batch
 
     def _matrices_for(self, sensor: Sensor) -> list[torch.Tensor]:
-        if self.sensor_draw is None:
-            return [spectral_matrix(cube.sensor, sensor) for cube in self.cubes]
-        return [spectral_matrix(cube.sensor, sensor, self.sensor_draw.coverage_tolerance) for cube in self.cubes]
+        tolerance = self.sensor_draw.coverage_tolerance if self.sensor_draw else DEFAULT_COVERAGE_TOLERANCE
+        return [spectral_matrix(cube.sensor, sensor, tolerance) for cube in self.cubes]
 
     def _target(self, bands: int) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """Intervals for C bands and, per cube, the matrix integrating its bands over them."""
