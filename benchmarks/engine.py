@@ -16,13 +16,15 @@ so ratios compare like with like on a noisy machine):
 
 1. throughput (output pixels x bands / s, end to end: model load, read, compute, write) and peak
    RSS (``getrusage`` of that process) of (a) ``geossr.scene.upsample.upsample_file`` (tiled,
-   dask's default threaded scheduler) and (b) a whole-image reference: the encoder over the
-   whole input, LIIF batched querying of every output pixel (``model(lr, out_size, intervals)``,
-   the model's ``query_chunk``), clamped at 0 as the engine does, the result held in memory and
-   written with rasterio (same GeoTIFF profile); the two outputs are compared pixel by pixel;
-2. the model's FLOP rate on one interior tile (``torch.utils.flop_counter.FlopCounterMode``)
-   against this machine's peak measured in the same process (2048^2 fp32 matmul, 64->64 3x3
-   conv in NCHW and channels_last), and where a tile's time goes;
+   dask's default threaded scheduler) and (b) a whole-image reference as LIIF's code runs a model:
+   the encoder over the whole input, then LIIF's ``query_rgb`` in batches of 30000 output pixels
+   (``liif_query``: unfolded features, the whole pixel MLP per ensemble member; same weights, same
+   spectral decoder), clamped at 0 as the engine does, the result held in memory and written with
+   rasterio (same GeoTIFF profile); the two outputs are compared pixel by pixel;
+2. the model's FLOP rate on one interior tile (``torch.utils.flop_counter.FlopCounterMode``,
+   one counter per stage) against this machine's peak measured in the same process (2048^2
+   matmul in fp32 and bf16, 64->64 3x3 conv in NCHW and channels_last), and where a tile's time
+   goes;
 3. dask.distributed LocalCluster with 1 and 2 worker processes (1 thread each, torch 1 thread)
    vs the default threaded scheduler, on the 4x mosaic; also with MALLOC_MMAP_THRESHOLD_ set in
    the workers (see ``child_scheduler``);
@@ -52,6 +54,10 @@ from pathlib import Path
 
 RESULT_MARK = "GEOSSR_BENCH_RESULT "
 SIZES = (1, 4, 16)
+# stages of one tile's pixel decoder (ImplicitSuperResolver.encode / pixel_features)
+CODE_STAGE = "pixel decoder: first layer as 3x3 conv (in encode)"
+QUERY_STAGE = "pixel decoder: per query (gather, rest of the MLP, blend)"
+GEMM_STAGE = "  of which the MLP's GEMMs after the first layer"
 
 
 # --------------------------------------------------------------------------------------------
@@ -111,6 +117,63 @@ def child_tiled(p: dict) -> dict:
             "torch_threads": torch.get_num_threads(), "warnings": summary["warnings"]}
 
 
+# LIIF's test scripts query in batches of 30000 points (eval_bsize in its configs/test/*.yaml).
+LIIF_EVAL_BATCH = 30000
+
+
+def liif_query(model, feat_unfold, pos, cell):
+    """(B, Q, pixel_dim): LIIF's ``query_rgb`` as published (Chen et al., models/liif.py), on this model's weights.
+
+    Per ensemble member: nearest-neighbour ``grid_sample`` of the 3x3-unfolded feature map at the
+    shifted query, relative coordinate and cell concatenated to it, the whole pixel MLP on that
+    row, then the 4-way area blend. ``pos`` and ``cell`` are in input pixels, turned into LIIF's
+    [-1, 1] coordinates here. One departure from LIIF's code: the unfold is done once per image by
+    the caller, not once per query batch (LIIF recomputes it in every ``query_rgb`` call).
+    """
+    import torch
+    import torch.nn.functional as F
+
+    b, _, h, w = feat_unfold.shape
+    size = torch.tensor([h, w], dtype=pos.dtype, device=pos.device)
+    coord = 2 * pos / size - 1  # LIIF's make_coord convention: pixel centres at -1 + (2i + 1) / h
+    preds, areas = [], []
+    for vy in (-1, 1):
+        for vx in (-1, 1):
+            shifted = coord + torch.tensor([vy / h, vx / w], dtype=pos.dtype, device=pos.device) + 1e-6
+            shifted = shifted.clamp(-1 + 1e-6, 1 - 1e-6)
+            grid = shifted.flip(-1).unsqueeze(1).to(feat_unfold.dtype)
+            q_feat = F.grid_sample(feat_unfold, grid, mode="nearest", align_corners=False)[:, :, 0, :].permute(0, 2, 1)
+            index = torch.floor((shifted + 1) / 2 * size).clamp(max=size - 1)  # the picked pixel
+            rel = (coord - (2 * (index + 0.5) / size - 1)) * size
+            inp = torch.cat([q_feat, rel.to(q_feat.dtype), (2 * cell).to(q_feat.dtype)], dim=-1)
+            preds.append(model.pixel_mlp(inp.reshape(b * pos.shape[1], -1)).view(b, pos.shape[1], -1))
+            areas.append(torch.abs(rel[..., 0] * rel[..., 1]).to(q_feat.dtype) + 1e-9)
+    total = sum(areas)
+    areas[0], areas[3], areas[1], areas[2] = areas[3], areas[0], areas[2], areas[1]
+    return sum(pred * (area / total).unsqueeze(-1) for pred, area in zip(preds, areas))
+
+
+def liif_reference_render(model, lr, out_size, intervals):
+    """(1, C, H, W): encoder over the whole image, then LIIF's batched querying of every output pixel."""
+    import torch
+    import torch.nn.functional as F
+
+    from geossr.models.base import grid_centres
+
+    feat = model.encoder(lr)
+    b, c, h, w = feat.shape
+    feat_unfold = F.unfold(feat, 3, padding=1).view(b, c * 9, h, w)
+    del feat
+    rows, cols = grid_centres(out_size[0], h), grid_centres(out_size[1], w)
+    pos = torch.stack(torch.meshgrid(rows, cols, indexing="ij"), dim=-1).reshape(1, -1, 2)
+    cell = torch.tensor([h / out_size[0], w / out_size[1]], dtype=torch.float64).expand_as(pos)
+    bands = model.prepare_bands(intervals)
+    values = [model.decode_bands(liif_query(model, feat_unfold, pos[:, s:s + LIIF_EVAL_BATCH],
+                                            cell[:, s:s + LIIF_EVAL_BATCH]), bands)
+              for s in range(0, pos.shape[1], LIIF_EVAL_BATCH)]
+    return torch.cat(values, dim=1).permute(0, 2, 1).reshape(b, -1, *out_size)
+
+
 def child_reference(p: dict) -> dict:
     import numpy as np
     import rasterio
@@ -135,18 +198,18 @@ def child_reference(p: dict) -> dict:
         out_size = (math.floor(height * p["scale"] + 1e-9), math.floor(width * p["scale"] + 1e-9))
         with torch.no_grad():
             # clamped at 0 as the engine's render_tile does (reflectance is never negative)
-            out = model(torch.from_numpy(lr)[None], out_size, intervals)[0].clamp_(min=0).numpy()
+            out = liif_reference_render(model, torch.from_numpy(lr)[None], out_size, intervals)[0].clamp_(min=0).numpy()
         profile = geotiff_profile(out_size[0], out_size[1], len(sensor))
         profile["transform"] = transform * transform.scale(1 / p["scale"])
         with rasterio.open(output, "w", **profile) as dst:
             dst.write(out)
-        return time.perf_counter() - start, out_size, len(sensor), model.query_chunk
+        return time.perf_counter() - start, out_size, len(sensor)
 
     first_call, *_ = run(p["warm_input"], str(Path(p["output"]).with_suffix(".warm.tif")))
-    elapsed, out_size, bands, chunk = run(p["input"], p["output"])
+    elapsed, out_size, bands = run(p["input"], p["output"])
     return {"seconds": elapsed, "peak_rss": peak_rss_bytes(), "baseline_rss": baseline,
             "first_call_tiny_seconds": first_call, "output_size": list(out_size), "bands": bands,
-            "torch_threads": torch.get_num_threads(), "query_chunk": chunk}
+            "torch_threads": torch.get_num_threads(), "query_batch": LIIF_EVAL_BATCH}
 
 
 def _time(fn, repeats: int = 3, min_seconds: float = 0.0) -> float:
@@ -232,61 +295,71 @@ def child_flops(p: dict) -> dict:
 
         t_write = _time(write_tile, 3)
 
-    # --- FLOPs of one tile (what FlopCounterMode counts: matmuls and convolutions)
+    # --- FLOPs and time of one tile, stage by stage (ImplicitSuperResolver.render's steps). Each stage
+    # is counted under its own FlopCounterMode (matmuls and convolutions): module names cannot tell
+    # the stages apart, since the pixel MLP's first layer runs as a 3x3 convolution inside encode().
     e0, e1, f0, f1 = extended
     rows = torch.from_numpy(geometry.centres(e0, e1) - r0)
     cols = torch.from_numpy(geometry.centres(f0, f1) - c0)
     lr = torch.from_numpy(window)[None]
-    counter = FlopCounterMode(display=False)
-    with torch.no_grad(), counter:
-        model.render(lr, rows, cols, intervals_t, geometry.cell)
-    by_module = {k: sum(v.values()) for k, v in counter.get_flop_counts().items()}
-    total = counter.get_total_flops()
-    root = type(model).__name__
+    pos = torch.stack(torch.meshgrid(rows, cols, indexing="ij"), dim=-1).reshape(1, -1, 2)
+    cells = torch.tensor(geometry.cell, dtype=torch.float64).expand_as(pos)
+    chunk = model.query_chunk
+    starts = range(0, pos.shape[1], chunk)
 
-    def module_flops(name):  # render() is not forward(): the tracker may name children as roots
-        module = getattr(model, name)
-        return by_module.get(f"{root}.{name}", by_module.get(type(module).__name__, 0))
+    def counted(fn):
+        counter = FlopCounterMode(display=False)
+        with counter:
+            out = fn()
+        return out, counter.get_total_flops()
 
-    encoder_flops, pixel_flops = module_flops("encoder"), module_flops("pixel_mlp")
-    flops = {"total": total, "encoder": encoder_flops, "pixel decoder": pixel_flops,
-             "spectral decoder": total - encoder_flops - pixel_flops}
-
-    # --- where the time goes: the stages of ImplicitSuperResolver.render, timed one by one
     with torch.no_grad():
-        t_encode = _time(lambda: model.encode(lr), 3)
-        feat = model.encode(lr)
-        result["unfolded_channels"] = feat.shape[1]
-        result["pixel_mlp_in"] = model.pixel_mlp.layers[0].in_features
-        pos = torch.stack(torch.meshgrid(rows, cols, indexing="ij"), dim=-1).reshape(1, -1, 2)
-        cells = torch.tensor(geometry.cell, dtype=torch.float64).expand_as(pos)
-        chunk = model.query_chunk
-        starts = range(0, pos.shape[1], chunk)
-        t_bands = _time(lambda: model.prepare_bands(intervals_t), 3)
-        bands = model.prepare_bands(intervals_t)
+        feat, encoder_flops = counted(lambda: model.encoder(lr))
+        codes, encode_flops = counted(lambda: model.encode(lr))
+        bands, bands_flops = counted(lambda: model.prepare_bands(intervals_t))
 
         def pixel_all():
-            return [model.pixel_features(feat, pos[:, s:s + chunk], cells[:, s:s + chunk]) for s in starts]
+            return [model.pixel_features(codes, pos[:, s:s + chunk], cells[:, s:s + chunk]) for s in starts]
 
+        pixels, query_flops = counted(pixel_all)
+        _, decode_flops = counted(lambda: [model.decode_bands(px, bands) for px in pixels])
+        _, total = counted(lambda: model.render(lr, rows, cols, intervals_t, geometry.cell))
+        # The pixel MLP after its first layer, alone, on contiguous inputs of the same shapes
+        # (all ensemble members stacked, as pixel_features runs it): the rest of the per-query
+        # stage is gathering, float64 coordinate arithmetic and the blend.
+        members = 4 if model.local_ensemble else 1
+        hidden = model.pixel_mlp.layers[0].out_features
+        mlp_in = [torch.randn(members, 1, min(chunk, pos.shape[1] - s), hidden) for s in starts]
+        _, mlp_flops = counted(lambda: [model.pixel_mlp.layers[1:](z) for z in mlp_in])
+        t_mlp = _time(lambda: [model.pixel_mlp.layers[1:](z) for z in mlp_in], 3)
+        t_encoder = _time(lambda: model.encoder(lr), 3)
+        t_encode = _time(lambda: model.encode(lr), 3)
+        t_bands = _time(lambda: model.prepare_bands(intervals_t), 3)
         t_pixel = _time(pixel_all, 3)
-        pixels = pixel_all()
         t_decode = _time(lambda: [model.decode_bands(px, bands) for px in pixels], 3)
-        # The pixel MLP's GEMMs alone, on inputs of the same shapes (4 ensemble members per chunk):
-        # the rest of pixel_features is gathering, concatenation and blending.
-        mlp_in = [torch.randn(1, min(chunk, pos.shape[1] - s), model.pixel_mlp.layers[0].in_features) for s in starts]
-        t_mlp = _time(lambda: [model.pixel_mlp(z) for z in mlp_in for _ in range(4 if model.local_ensemble else 1)], 3)
-    stages = {"read input window (rasterio)": t_read, "encoder": t_encode, "pixel decoder (LIIF)": t_pixel,
-              "  of which pixel-MLP GEMMs": t_mlp, "spectral decoder (prepare + decode)": t_bands + t_decode,
+    result["encoder_channels"] = feat.shape[1]
+    result["pixel_hidden"] = hidden
+    code_flops = encode_flops - encoder_flops
+    flops = {"total": total, "encoder": encoder_flops, "pixel decoder": code_flops + query_flops,
+             "pixel decoder: first layer as a 3x3 conv per input pixel": code_flops,
+             "pixel decoder: per query": query_flops, "spectral decoder": bands_flops + decode_flops}
+    stages = {"read input window (rasterio)": t_read, "encoder (EDSR)": t_encoder,
+              CODE_STAGE: t_encode - t_encoder,
+              QUERY_STAGE: t_pixel,
+              GEMM_STAGE: t_mlp,
+              "spectral decoder (prepare + decode)": t_bands + t_decode,
               "write tile (rasterio, deflate)": t_write}
     stages["render_tile other (nodata fill, crop, copies)"] = max(0.0, t_tile - t_encode - t_pixel - t_bands - t_decode)
+    rate = {"encoder (EDSR)": encoder_flops / t_encoder,
+            CODE_STAGE: code_flops / max(t_encode - t_encoder, 1e-9),
+            QUERY_STAGE: query_flops / t_pixel,
+            GEMM_STAGE: mlp_flops / t_mlp,
+            "spectral decoder (prepare + decode)": flops["spectral decoder"] / (t_bands + t_decode)}
     result.update({
-        "flops": flops, "flops_by_module": by_module,
+        "flops": flops, "flops_check_render_minus_stages": total - encode_flops - query_flops - bands_flops - decode_flops,
         "tile_seconds": t_tile, "tile_seconds_bf16": t_tile_bf16,
         "tile_seconds_with_io": t_tile + t_read + t_write,
-        "stage_seconds": stages,
-        "stage_flop_rate": {"encoder": encoder_flops / t_encode, "pixel decoder (LIIF)": pixel_flops / t_pixel,
-                            "  of which pixel-MLP GEMMs": pixel_flops / t_mlp,
-                            "spectral decoder (prepare + decode)": flops["spectral decoder"] / (t_bands + t_decode)},
+        "stage_seconds": stages, "stage_flop_rate": rate,
         "achieved_flops": total / t_tile,
         "achieved_flops_with_io": total / (t_tile + t_read + t_write),
         "achieved_flops_bf16": total / t_tile_bf16,
@@ -636,8 +709,8 @@ def report(res: dict) -> str:
     m, cfg = res["machine"], res["config"]
     lines = ["# Scene-engine benchmark", "",
              f"- date: {m['date']}",
-             f"- machine: {m['cpu']}, {m['cores']} cores, {m['ram_gib']} GiB RAM, SIMD {', '.join(m['simd'])} "
-             f"(no AMX), {m['os']}, Python {m['python']}, torch {m['torch']} (CPU capability {m['torch_cpu_capability']}, "
+             f"- machine: {m['cpu']}, {m['cores']} cores, {m['ram_gib']} GiB RAM, SIMD {', '.join(m['simd'])}"
+             f"{'' if 'amx_bf16' in m['simd'] else ' (no AMX)'}, {m['os']}, Python {m['python']}, torch {m['torch']} (CPU capability {m['torch_cpu_capability']}, "
              f"{m['torch_threads']} threads)",
              f"- load: other busy processes at start: {res['busy_at_start'] or 'none'}; load average at start "
              f"{res['loadavg_start']}, at end {res['loadavg_end']}; CPU used by other processes during the run "
@@ -695,9 +768,13 @@ def report(res: dict) -> str:
     lines += ["",
               f"One interior tile: output {tile['bounds']}, input window {tile['input_window']} "
               f"({tile['output_pixels']} output px x {tile['bands']} bands); FLOPs counted by FlopCounterMode "
-              f"(matmuls and convolutions): {f['flops']['total'] / 1e9:.2f} GFLOP "
-              f"(encoder {f['flops']['encoder'] / 1e9:.2f}, pixel decoder {f['flops']['pixel decoder'] / 1e9:.2f}, "
-              f"spectral decoder {f['flops']['spectral decoder'] / 1e9:.3f}).", "",
+              f"(matmuls and convolutions), each stage under its own counter: {f['flops']['total'] / 1e9:.2f} GFLOP "
+              f"(encoder {f['flops']['encoder'] / 1e9:.2f}, pixel decoder {f['flops']['pixel decoder'] / 1e9:.2f} = "
+              f"first layer as a 3x3 conv per input pixel "
+              f"{f['flops']['pixel decoder: first layer as a 3x3 conv per input pixel'] / 1e9:.2f} + per query "
+              f"{f['flops']['pixel decoder: per query'] / 1e9:.2f}, spectral decoder "
+              f"{f['flops']['spectral decoder'] / 1e9:.3f}; render() counted whole minus the stages: "
+              f"{f['flops_check_render_minus_stages'] / 1e9:.3f}).", "",
               f"- fp32 `render_tile`: {f['tile_seconds']:.3f} s -> {gflops(f['achieved_flops'])} GFLOP/s = "
               f"**{f['fraction_of_fp32_peak']:.2f} of the fp32 peak** ({f['fp32_peak_name']}); target >= 0.5: "
               f"{verdict(f['fraction_of_fp32_peak'] >= 0.5)}",
@@ -761,31 +838,20 @@ def derive_findings(res: dict) -> list[str]:
     f = res.get("flops")
     if f:
         st, whole = f["stage_seconds"], f["tile_seconds_with_io"]
-        pixel, gemm = st["pixel decoder (LIIF)"], st["  of which pixel-MLP GEMMs"]
-        share_l0 = f["flops_by_module"].get("MLP.layers.0", f["flops_by_module"].get("SSIF.pixel_mlp.layers.0", 0))
+        query = st[QUERY_STAGE]
+        gemm = st[GEMM_STAGE]
+        code = st[CODE_STAGE]
+        rate = f["stage_flop_rate"]
         out.append(
-            f"Bottleneck: the LIIF pixel decoder is {pixel / whole:.0%} of a tile's time (with I/O), the encoder "
-            f"{st['encoder'] / whole:.0%}, the spectral decoder {st['spectral decoder (prepare + decode)'] / whole:.0%}, "
-            f"read + write {(st['read input window (rasterio)'] + st['write tile (rasterio, deflate)']) / whole:.0%}. "
-            f"Inside the pixel decoder, the MLP's GEMMs on contiguous inputs of the same shapes take "
-            f"{gemm / pixel:.0%} of its time (at {f['stage_flop_rate']['  of which pixel-MLP GEMMs'] / f['fp32_peak']:.0%} of the "
-            f"fp32 peak); the other {1 - gemm / pixel:.0%} is data movement: gathering the {f['unfolded_channels']}-channel "
-            "unfolded codes from a channel-first (B, C, h*w) map, the permute + torch.cat into "
-            f"(Q, {f['pixel_mlp_in']}) rows (a transposing copy), float64 coordinate arithmetic and the 4-way blend.")
-        if share_l0 and f["flops"]["pixel decoder"]:
-            p = res["config"]["scale"]
-            uses = (4 if f["unfolded_channels"] else 1) * p * p
-            kept = 1 / uses + 4 / f["pixel_mlp_in"]
-            out.append(
-                f"Suggestion: the first pixel-MLP layer, {share_l0 / f['flops']['pixel decoder']:.0%} of the pixel "
-                f"decoder's FLOPs, is linear in [unfolded code, rel, cell]. Split its weight W = [W_f | W_rc]: "
-                "W_f applied to the unfolded code of every input pixel is one 3x3 convolution of the encoder features "
-                "(W_f reshaped to (out, C, 3, 3)), computed once per window; each (query, ensemble member) then gathers "
-                "that out-wide row (instead of the unfolded row), adds W_rc [rel, cell] (4 inputs) and the bias. "
-                f"At scale {p:g} each code serves {uses:g} (query, ensemble member) pairs, so about "
-                f"{1 - kept:.0%} of that layer's FLOPs and the {f['pixel_mlp_in']}-wide gather + cat go away "
-                "(same result up to float rounding). Keeping the projected map channels-last, (h*w, out), makes the "
-                "gather a contiguous row index_select.")
+            f"Where a tile's time goes (with its read and write): encoder {st['encoder (EDSR)'] / whole:.0%}, the pixel "
+            f"decoder's first layer as a convolution {code / whole:.0%}, the per-query pixel decoder {query / whole:.0%}, "
+            f"the spectral decoder {st['spectral decoder (prepare + decode)'] / whole:.0%}, read + write "
+            f"{(st['read input window (rasterio)'] + st['write tile (rasterio, deflate)']) / whole:.0%}. Inside the "
+            f"per-query decoder the MLP's GEMMs on contiguous inputs of the same shapes take {gemm / query:.0%} of its "
+            f"time, at {rate[GEMM_STAGE] / f['fp32_peak']:.0%} "
+            f"of the fp32 peak ({f['pixel_hidden']}-wide layers are small GEMMs for this CPU); the other "
+            f"{1 - gemm / query:.0%} is gathering codes, float64 coordinate arithmetic and the 4-way blend. The "
+            f"encoder's convolutions run at {rate['encoder (EDSR)'] / f['fp32_peak']:.0%} of the peak.")
     rows = res.get("throughput")
     if rows and len(rows) >= 2:
         first, last = rows[0], rows[-1]
@@ -804,12 +870,11 @@ def derive_findings(res: dict) -> list[str]:
         tiles = math.ceil(last["output_size"][0] / res["config"]["tile"]) * math.ceil(last["output_size"][1] / res["config"]["tile"])
         writing = tiles * f["stage_seconds"]["write tile (rasterio, deflate)"]
         out.append(
-            "Writing is serial with computing: write_raster computes 4 blocks, then writes them in the calling "
-            f"thread while no tile is computed. One tile's deflate write takes "
-            f"{f['stage_seconds']['write tile (rasterio, deflate)']:.3f} s, so the {tiles} tiles of the largest mosaic "
-            f"spend about {writing:.1f} s ({writing / last['tiled']['seconds']:.0%} of its {last['tiled']['seconds']:.1f} s) "
-            "in writes, during which only the writing thread works. Overlapping them (compute batch k+1 while "
-            "batch k is written, e.g. futures or a writer thread) would hide most of it.")
+            f"Writes: one tile's deflate write takes {f['stage_seconds']['write tile (rasterio, deflate)']:.3f} s, "
+            f"about {writing:.1f} s for the {tiles} tiles of the largest mosaic ({writing / last['tiled']['seconds']:.0%} "
+            f"of its {last['tiled']['seconds']:.1f} s). The engine's writer thread (geossr.scene.io) compresses and "
+            "writes one batch while the next is computed, so this overlaps compute rather than adding to it; on 2 "
+            "cores it still takes CPU time from the model.")
     if rows:
         first_tiled = statistics.median(r["first_call_tiny_seconds"] for row in rows for r in row["tiled"]["runs"])
         first_ref = statistics.median(r["first_call_tiny_seconds"] for row in rows for r in row["reference"]["runs"])
