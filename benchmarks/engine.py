@@ -285,6 +285,13 @@ def child_flops(p: dict) -> dict:
 
     t_tile = _time(run_tile, 3)
     t_tile_bf16 = _time(lambda: run_tile("bf16"), 3)
+    # The query chunk decides whether the decoder's temporaries stay in cache (implicit.CPU_QUERY_CHUNK).
+    result["tile_seconds_by_query_chunk"] = {}
+    for chunk in (1024, 2048, 4096, 16384):
+        model.query_chunk = chunk
+        result["tile_seconds_by_query_chunk"][chunk] = _time(run_tile, 3)
+    model.query_chunk = None
+    result["default_query_chunk"] = model.chunk_size(torch.device("cpu"))
     out = run_tile()
 
     with tempfile.TemporaryDirectory() as scratch:
@@ -304,7 +311,7 @@ def child_flops(p: dict) -> dict:
     lr = torch.from_numpy(window)[None]
     pos = torch.stack(torch.meshgrid(rows, cols, indexing="ij"), dim=-1).reshape(1, -1, 2)
     cells = torch.tensor(geometry.cell, dtype=torch.float64).expand_as(pos)
-    chunk = model.query_chunk
+    chunk = model.chunk_size(torch.device("cpu"))
     starts = range(0, pos.shape[1], chunk)
 
     def counted(fn):
@@ -781,6 +788,9 @@ def report(res: dict) -> str:
               f"- with the tile's read and write: {f['tile_seconds_with_io']:.3f} s -> {gflops(f['achieved_flops_with_io'])} GFLOP/s",
               f"- bf16 autocast `render_tile`: {f['tile_seconds_bf16']:.3f} s -> {gflops(f['achieved_flops_bf16'])} GFLOP/s "
               f"= {f['fraction_of_bf16_peak_bf16']:.2f} of the bf16 matmul peak", "",
+              "fp32 `render_tile` by queries per chunk (the decoder's temporaries grow with the chunk; default "
+              f"on a CPU: {f['default_query_chunk']}): "
+              + ", ".join(f"{chunk}: {sec:.3f} s" for chunk, sec in f["tile_seconds_by_query_chunk"].items()), "",
               "Where one tile's time goes (each stage timed separately, median of 3):", "",
               "| stage | s | share of tile + I/O | GFLOP/s |", "|---|---|---|---|"]
     whole = f["tile_seconds_with_io"]

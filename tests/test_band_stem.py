@@ -18,8 +18,23 @@ TINY = {"encoder": {"name": "edsr-baseline", "width": 8, "blocks": 1}, "pixel_hi
 
 
 def tiny_model(sensor=S2):
+    """A small ssif-any whose residual is not zero (a fresh one starts at the baseline: see below)."""
     torch.manual_seed(0)
-    return build("ssif-any", input_sensor=sensor, **TINY).eval()
+    model = build("ssif-any", input_sensor=sensor, **TINY).eval()
+    torch.nn.init.normal_(model.spectral_encoder.mlp.layers[-1].weight, std=0.5)
+    return model
+
+
+def test_untrained_model_is_the_bicubic_baseline_and_learns_a_residual():
+    sensor = load_sensor(S2)
+    lr = torch.rand(1, 4, 9, 11)
+    intervals = torch.tensor(load_sensor("grid:430:860:12").intervals_nm, dtype=torch.float32)
+    torch.manual_seed(0)
+    fresh = build("ssif-any", input_sensor=sensor, **TINY).eval()
+    with torch.no_grad():
+        baseline = build("bicubic", input_sensor=sensor)(lr, (20, 25), intervals)
+        assert torch.allclose(fresh(lr, (20, 25), intervals), baseline, atol=1e-6)
+        assert (tiny_model()(lr, (20, 25), intervals) - baseline).abs().max() > 1e-3
 
 
 def permuted(sensor: Sensor, order) -> Sensor:

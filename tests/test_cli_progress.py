@@ -60,10 +60,10 @@ def test_sigterm_exits_143_and_leaves_no_partial_output(geossr_exe, rosis_exampl
 
 def test_plugin_runner_turns_geossr_errors_into_one_message(geossr_exe, rosis_example, tmp_path):
     with pytest.raises(runner.GeossrRunError) as error:
-        runner.run(["upsample", str(rosis_example), "--scale", "2", "--sensor", "rosis", "-o",
-                    str(tmp_path / "out.tif"), "--progress-json"], geossr_exe,
+        runner.run(["upsample", str(rosis_example), "--scale", "2", "--sensor", "rosis", "--model", "fmnet",
+                    "-o", str(tmp_path / "out.tif"), "--progress-json"], geossr_exe,
                    on_progress=None, is_canceled=lambda: False, on_warning=print, on_output=print)
-    assert str(error.value).startswith("geossr: error: no shipped ssif weights for input sensor rosis")
+    assert str(error.value).startswith("geossr: error: no shipped fmnet weights for input sensor rosis")
     assert leftovers(tmp_path, "out.tif") == []
 
 

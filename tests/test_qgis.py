@@ -123,7 +123,7 @@ def test_simulate_then_shipped_ssif_weights_in_qgis_process(qgis, scene, tmp_pat
 
 
 def test_bad_input_fails_with_geossrs_one_line_error(qgis, scene, tmp_path):
-    """No shipped SSIF weights take ROSIS input. geossr is found through the provider setting here."""
+    """No shipped FMNet weights take ROSIS input. geossr is found through the provider setting here."""
     settings = qgis.profile / "QGIS" / "QGIS3.ini"
     before = settings.read_text()
     settings.write_text(before + f"\n[Processing]\nConfiguration\\GEOSSR_EXECUTABLE={qgis.geossr}\n")
@@ -131,11 +131,11 @@ def test_bad_input_fails_with_geossrs_one_line_error(qgis, scene, tmp_path):
     output = tmp_path / "never.tif"
     try:
         result = qgis.process("run", "geossr:upsample", "--", f"INPUT={scene}", "SCALE=2", "SENSOR=rosis",
-                              f"OUTPUT={output}", env=env)
+                              "MODEL=fmnet", f"OUTPUT={output}", env=env)
     finally:
         settings.write_text(before)
     assert result.returncode != 0
-    expected = "geossr: error: no shipped ssif weights for input sensor rosis (102 bands)"
+    expected = "geossr: error: no shipped fmnet weights for input sensor rosis (102 bands)"
     assert f"ERROR:\t{expected}" in result.stderr, result.stdout + result.stderr
     assert "Traceback" not in result.stdout + result.stderr
     assert leftovers(tmp_path, output.name) == []

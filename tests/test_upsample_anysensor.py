@@ -14,18 +14,15 @@ S2_BANDS = "sentinel2_msi:B02,B03,B04,B08"
 
 
 @pytest.mark.slow
-def test_sentinel2_runs_on_the_any_sensor_model_when_asked(shared_data, run_geossr, tmp_path):
-    # No Sentinel-2 weights: the default model refuses and names the choices, it does not fall back silently.
-    refused = run_geossr("upsample", shared_data / S2_PATCH, "-p", "2", "-s", "grid:450:850:8", "--input-sensor",
-                         S2_BANDS, "-o", "sr.tif", cwd=tmp_path)
-    assert refused.returncode == 1 and "--model ssif-any (experimental" in refused.stderr
-    assert not (tmp_path / "sr.tif").exists()
+def test_sentinel2_falls_back_to_the_any_sensor_model_and_says_so(shared_data, run_geossr, tmp_path):
+    # No Sentinel-2 SSIF weights: the default model takes the any-sensor SSIF and names it.
     result = run_geossr("upsample", shared_data / S2_PATCH, "-p", "2", "-s", "grid:450:850:8", "--input-sensor",
-                        S2_BANDS, "-m", "ssif-any", "-o", "sr.tif", "--json", cwd=tmp_path)
+                        S2_BANDS, "-o", "sr.tif", "--json", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     (summary,) = json.loads(result.stdout)
     assert summary["model"] == "ssif-any" and summary["weights"] == "ssif_anysensor_default"
-    assert "using the any-sensor model ssif_anysensor_default" in result.stderr
+    note = "no ssif weights for input sensor sentinel2_msi:B02,B03,B04,B08: using the any-sensor model"
+    assert summary["model_note"].startswith(note) and note in result.stderr
     with rasterio.open(tmp_path / "sr.tif") as out:
         tags = out.tags()
         assert tags["GEOSSR_MODEL"] == "ssif-any" and tags["GEOSSR_WEIGHTS"] == "ssif_anysensor_default"

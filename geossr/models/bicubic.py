@@ -28,6 +28,19 @@ def bicubic_sample(image: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor) 
     return sampled.clamp(0.0, 1.0)
 
 
+def bicubic_at(image: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
+    """(B, Q, c) bicubic values at scattered positions ``pos`` (B, Q, 2) in input-pixel units.
+
+    The scattered-point twin of :func:`bicubic_sample` (same kernel, border and clamp), for
+    models that query points rather than grids.
+    """
+    height, width = image.shape[-2:]
+    to_grid = torch.tensor([2.0 / height, 2.0 / width], dtype=torch.float64, device=pos.device)
+    grid = (pos.double() * to_grid - 1).flip(-1).to(image.dtype).unsqueeze(2)  # (B, Q, 1, x/y)
+    sampled = F.grid_sample(image, grid, mode="bicubic", padding_mode="border", align_corners=False)
+    return sampled[..., 0].transpose(1, 2).clamp(0.0, 1.0)
+
+
 class BicubicBaseline(SuperResolver):
     """Bicubic spatial upsampling, then linear spectral interpolation to any band set.
 

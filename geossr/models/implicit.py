@@ -21,7 +21,11 @@ import torch.nn.functional as F
 from geossr.models.base import SuperResolver, conv_radius
 from geossr.models.blocks import MLP, build_encoder
 
-DEFAULT_QUERY_CHUNK = 16384
+# Queries per chunk. On a CPU the chunk's temporaries (4 ensemble members x chunk x hidden floats)
+# should stay in cache: a 256 px tile at scale 2 rendered 1.4-1.6x faster with 2048 than with
+# 16384 on a 2-core AVX-512 machine (benchmarks/results/engine.md). Accelerators want large chunks.
+CPU_QUERY_CHUNK = 2048
+DEVICE_QUERY_CHUNK = 16384
 # LIIF's eps_shift, in pixels: breaks ties when a query sits exactly between two codes.
 _EPS_PX = 1e-6
 
@@ -40,7 +44,7 @@ class ImplicitSuperResolver(SuperResolver):
         feat_unfold: bool = True,
         local_ensemble: bool = True,
         cell_decode: bool = True,
-        query_chunk: int = DEFAULT_QUERY_CHUNK,
+        query_chunk: int | None = None,
     ):
         super().__init__(input_bands)
         encoder = dict(encoder or {"name": "edsr-baseline"})
@@ -110,11 +114,16 @@ class ImplicitSuperResolver(SuperResolver):
         """Per-forward spectral state (e.g. sampled wavelengths), shared by every query chunk."""
         return intervals
 
+    def chunk_size(self, device: torch.device) -> int:
+        """Queries per chunk: ``query_chunk`` when set, else the device's default."""
+        return self.query_chunk or (CPU_QUERY_CHUNK if device.type == "cpu" else DEVICE_QUERY_CHUNK)
+
     def query(self, codes: torch.Tensor, pos: torch.Tensor, cell: torch.Tensor, bands) -> torch.Tensor:
-        """Band values at query positions, in chunks of ``query_chunk`` points to bound memory."""
+        """Band values at query positions, in chunks of ``chunk_size`` points to bound memory."""
         outputs = []
-        for start in range(0, pos.shape[1], self.query_chunk):
-            stop = start + self.query_chunk
+        chunk = self.chunk_size(pos.device)
+        for start in range(0, pos.shape[1], chunk):
+            stop = start + chunk
             pixel = self.pixel_features(codes, pos[:, start:stop], cell[:, start:stop])
             outputs.append(self.decode_bands(pixel, bands))
         return torch.cat(outputs, dim=1)

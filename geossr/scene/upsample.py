@@ -1,10 +1,10 @@
 """`geossr upsample` as a library call: one scene file in, one super-resolved GeoTIFF out.
 
 Choosing the model: ``--weights FILE`` (any checkpoint), ``--model bicubic`` (no weights), or the
-shipped weights of ``--model`` for the input sensor; ``ssif-any`` is the shipped any-sensor SSIF, which
-reads the bands it can from their responses. It is asked for by name, not taken silently when no
-sensor-specific weights fit: at its present budget it is well below bicubic on the held-out scene
-(benchmarks/results/anysensor.md). The input is scaled to [0, 1] reflectance
+shipped weights of ``--model`` for the input sensor. When ``--model ssif`` (the default) has no
+weights for the input sensor, the shipped any-sensor SSIF (``ssif-any``, which reads the bands from
+their responses) is taken instead and a note says so; on the held-out scene it is level with the
+sensor-specific SSIF (benchmarks/results/anysensor.md). The input is scaled to [0, 1] reflectance
 by GDAL's band scale if the file has one, then ``input_scale`` (default: its REFLECTANCE_SCALE
 tag, else 1).
 
@@ -49,8 +49,9 @@ ANY_SENSOR_MODEL = "ssif-any"
 def choose_model(model_name: str, weights: str | None, input_sensor: Sensor):
     """(model, card, weights label, note) for the request; a clear error when weights are missing.
 
-    ``--model ssif`` (the default) takes the shipped SSIF trained for the input sensor; ``ssif-any``
-    the shipped any-sensor SSIF, with a ``note`` saying so (None otherwise).
+    ``--model ssif`` (the default) takes the shipped SSIF trained for the input sensor, else the
+    shipped any-sensor SSIF; ``ssif-any`` always the latter. ``note`` names the any-sensor model when
+    it is used (None otherwise).
     """
     if weights is not None:
         model, card = load_checkpoint(weights, expect_input_sensor=input_sensor)
@@ -66,13 +67,14 @@ def choose_model(model_name: str, weights: str | None, input_sensor: Sensor):
             model, card = load_checkpoint(entry["path"])
             return model, card, entry["name"], None
     any_sensor = [entry for entry in shipped if entry["model"] == ANY_SENSOR_MODEL]
-    if model_name == ANY_SENSOR_MODEL and any_sensor:
+    if model_name in ("ssif", ANY_SENSOR_MODEL) and any_sensor:
+        name = any_sensor[0]["name"]
         model, card = load_checkpoint(any_sensor[0]["path"], expect_input_sensor=input_sensor)
-        return model, card, any_sensor[0]["name"], f"using the any-sensor model {any_sensor[0]['name']} (experimental)"
-    experimental = ", --model ssif-any (experimental, below bicubic so far)" if any_sensor else ""
+        reason = "" if model_name == ANY_SENSOR_MODEL else f"no ssif weights for input sensor {input_sensor.name}: "
+        return model, card, name, f"{reason}using the any-sensor model {name}"
     raise GeossrError(
         f"no shipped {model_name} weights for input sensor {input_sensor.name} ({len(input_sensor)} bands); "
-        f"pass --weights FILE (train one with `geossr train configs/...`){experimental} or use --model bicubic"
+        "pass --weights FILE (train one with `geossr train configs/...`) or use --model ssif or --model bicubic"
     )
 
 

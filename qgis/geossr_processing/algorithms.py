@@ -22,7 +22,7 @@ from . import runner
 from .config import configured_executable
 
 ICONS = Path(__file__).parent / "icons"
-MODELS = ["ssif", "liif", "fmnet", "bicubic"]
+MODELS = ["ssif", "ssif-any", "liif", "fmnet", "bicubic"]
 DEVICES = ["auto", "cpu", "cuda"]
 
 _SENSOR_HELP = (
