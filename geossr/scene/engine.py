@@ -25,12 +25,14 @@ whole-scene projection to float precision.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import uuid
 from dataclasses import dataclass
 
 import dask
 import dask.array
+import dask.threaded
 import numpy as np
 import torch
 import xarray as xr
@@ -239,3 +241,27 @@ def upsample(
     )
     out = out.rio.write_transform(transform)
     return out.rio.write_crs(data.rio.crs) if data.rio.crs else out
+
+
+@contextlib.contextmanager
+def torch_threads_per_task():
+    """Share the cores between dask's threads instead of giving each task all of them.
+
+    Under dask's threaded scheduler every task (tile) runs torch, and torch's intra-op pool has
+    one thread per core in each: N tasks x N threads oversubscribe the cores. One thread per task
+    when dask runs one task per core was 1.11x faster end to end on a 2-core machine
+    (benchmarks/results/engine.md, section 3). A distributed cluster sets its workers' threads
+    itself (geossr.scene.cluster), so nothing changes there.
+    """
+    from dask.base import get_scheduler
+
+    before = torch.get_num_threads()
+    tasks = dask.config.get("num_workers", None) or dask.system.CPU_COUNT
+    scheduler = get_scheduler()  # None: the collection's default, dask.array's is the threaded one
+    threaded = scheduler is None or scheduler is dask.threaded.get
+    if threaded:
+        torch.set_num_threads(max(1, before // tasks))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

@@ -33,7 +33,7 @@ from geossr.models import build
 from geossr.models.checkpoint import load_checkpoint
 from geossr.models.limits import check_band_range, check_scale, usable_input_bands
 from geossr.models.weights import installed_weights
-from geossr.scene.engine import PRECISIONS, upsample
+from geossr.scene.engine import PRECISIONS, torch_threads_per_task, upsample
 from geossr.scene.io import Progress, check_output_path, open_dataset, open_raster, write_raster
 from geossr.scene.simulate import resolve_input_sensor
 from geossr.spectral.bands import Sensor
@@ -210,8 +210,9 @@ def upsample_file(
     with open_dataset(input_path) as ds:
         if "GEOREFERENCING" in ds.tags():
             tags["GEOREFERENCING"] = ds.tags()["GEOREFERENCING"]
-    write_raster(out, output_path, target, overwrite=True, tags=tags, nodata=nodata, dtype=dtype, cog=cog,
-                 creation_options=creation_options, progress=progress)
+    with torch_threads_per_task():
+        write_raster(out, output_path, target, overwrite=True, tags=tags, nodata=nodata, dtype=dtype, cog=cog,
+                     creation_options=creation_options, progress=progress)
     return {
         "input": str(input_path),
         "output": str(output_path),
