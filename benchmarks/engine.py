@@ -758,107 +758,111 @@ def report(res: dict) -> str:
              ""]
 
     # 1. throughput and memory
-    lines += ["## 1. Tiled engine vs whole-image reference", "",
-              "Throughput in output pixels x bands per second. Peak RSS is the process's (`getrusage`), "
-              "including the Python/torch/GDAL baseline after imports (given in brackets as 'above baseline').", "",
-              "| mosaic | input px | output px x bands | tiled s | reference s | tiled throughput | reference throughput "
-              "| throughput ratio tiled/ref | tiled peak RSS MiB (above baseline) | reference peak RSS MiB (above baseline) "
-              "| memory ratio tiled/ref | max abs diff tiled vs ref |",
-              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    for row in res["throughput"]:
-        t, r = row["tiled"], row["reference"]
-        lines.append(
-            f"| {row['size']}x | {row['input_size'][0]}x{row['input_size'][1]} | {row['output_size'][0]}x{row['output_size'][1]}x{row['bands']} "
-            f"| {t['seconds']:.2f} | {r['seconds']:.2f} | {fmt_rate(t['throughput'])} | {fmt_rate(r['throughput'])} "
-            f"| {row['throughput_ratio']:.2f} | {mib(t['peak_rss']):.0f} ({mib(t['peak_rss'] - t['baseline_rss']):.0f}) "
-            f"| {mib(r['peak_rss']):.0f} ({mib(r['peak_rss'] - r['baseline_rss']):.0f}) | {row['memory_ratio']:.2f} "
-            f"| {row['max_abs_diff']:.1e} |")
-    s = res["summary"]
-    lines += ["",
-              f"- tiled throughput >= 3x the reference at the largest size: {s['throughput_ratio_largest']:.2f}x, "
-              f"{verdict(s['throughput_target_met'])}",
-              f"- tiled peak RSS <= 1/10 of the reference at the largest size: {s['memory_ratio_largest']:.2f} "
-              f"(above baseline: {s['memory_ratio_largest_above_baseline']:.2f}), {verdict(s['memory_target_met'])}",
-              f"- tiled peak RSS growth 1x -> 16x <= 1.2x: {s['tiled_rss_growth']:.2f}x "
-              f"(above baseline: {s['tiled_rss_growth_above_baseline']:.2f}x), {verdict(s['rss_growth_target_met'])}",
-              ""]
+    if "throughput" in res:
+        lines += ["## 1. Tiled engine vs whole-image reference", "",
+                  "Throughput in output pixels x bands per second. Peak RSS is the process's (`getrusage`), "
+                  "including the Python/torch/GDAL baseline after imports (given in brackets as 'above baseline').", "",
+                  "| mosaic | input px | output px x bands | tiled s | reference s | tiled throughput | reference throughput "
+                  "| throughput ratio tiled/ref | tiled peak RSS MiB (above baseline) | reference peak RSS MiB (above baseline) "
+                  "| memory ratio tiled/ref | max abs diff tiled vs ref |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        for row in res["throughput"]:
+            t, r = row["tiled"], row["reference"]
+            lines.append(
+                f"| {row['size']}x | {row['input_size'][0]}x{row['input_size'][1]} | {row['output_size'][0]}x{row['output_size'][1]}x{row['bands']} "
+                f"| {t['seconds']:.2f} | {r['seconds']:.2f} | {fmt_rate(t['throughput'])} | {fmt_rate(r['throughput'])} "
+                f"| {row['throughput_ratio']:.2f} | {mib(t['peak_rss']):.0f} ({mib(t['peak_rss'] - t['baseline_rss']):.0f}) "
+                f"| {mib(r['peak_rss']):.0f} ({mib(r['peak_rss'] - r['baseline_rss']):.0f}) | {row['memory_ratio']:.2f} "
+                f"| {row['max_abs_diff']:.1e} |")
+        s = res["summary"]
+        lines += ["",
+                  f"- tiled throughput >= 3x the reference at the largest size: {s['throughput_ratio_largest']:.2f}x, "
+                  f"{verdict(s['throughput_target_met'])}",
+                  f"- tiled peak RSS <= 1/10 of the reference at the largest size: {s['memory_ratio_largest']:.2f} "
+                  f"(above baseline: {s['memory_ratio_largest_above_baseline']:.2f}), {verdict(s['memory_target_met'])}",
+                  f"- tiled peak RSS growth 1x -> 16x <= 1.2x: {s['tiled_rss_growth']:.2f}x "
+                  f"(above baseline: {s['tiled_rss_growth_above_baseline']:.2f}x), {verdict(s['rss_growth_target_met'])}",
+                  ""]
 
     # 2. FLOP rate
-    f = res["flops"]
-    tile = f["tile"]
-    lines += ["## 2. Achieved FLOP rate vs this machine's peak", "",
-              "Peak measured in the same process with torch's default threads "
-              f"({f['torch_threads']}):", "", "| kernel | GFLOP/s |", "|---|---|"]
-    lines += [f"| {k} | {gflops(v)} |" for k, v in f["peaks_flops"].items()]
-    lines += ["",
-              f"One interior tile: output {tile['bounds']}, input window {tile['input_window']} "
-              f"({tile['output_pixels']} output px x {tile['bands']} bands); FLOPs counted by FlopCounterMode "
-              f"(matmuls and convolutions), each stage under its own counter: {f['flops']['total'] / 1e9:.2f} GFLOP "
-              f"(encoder {f['flops']['encoder'] / 1e9:.2f}, pixel decoder {f['flops']['pixel decoder'] / 1e9:.2f} = "
-              f"first layer as a 3x3 conv per input pixel "
-              f"{f['flops']['pixel decoder: first layer as a 3x3 conv per input pixel'] / 1e9:.2f} + per query "
-              f"{f['flops']['pixel decoder: per query'] / 1e9:.2f}, spectral decoder "
-              f"{f['flops']['spectral decoder'] / 1e9:.3f}; render() counted whole minus the stages: "
-              f"{f['flops_check_render_minus_stages'] / 1e9:.3f}).", "",
-              f"- fp32 `render_tile`: {f['tile_seconds']:.3f} s -> {gflops(f['achieved_flops'])} GFLOP/s = "
-              f"**{f['fraction_of_fp32_peak']:.2f} of the fp32 peak** ({f['fp32_peak_name']}); target >= 0.5: "
-              f"{verdict(f['fraction_of_fp32_peak'] >= 0.5)}",
-              f"- with the tile's read and write: {f['tile_seconds_with_io']:.3f} s -> {gflops(f['achieved_flops_with_io'])} GFLOP/s",
-              f"- bf16 autocast `render_tile`: {f['tile_seconds_bf16']:.3f} s -> {gflops(f['achieved_flops_bf16'])} GFLOP/s "
-              f"= {f['fraction_of_bf16_peak_bf16']:.2f} of the bf16 matmul peak", "",
-              "fp32 `render_tile` by queries per chunk (the decoder's temporaries grow with the chunk; default "
-              f"on a CPU: {f['default_query_chunk']}): "
-              + ", ".join(f"{chunk}: {sec:.3f} s" for chunk, sec in f["tile_seconds_by_query_chunk"].items()), "",
-              "Deflate level of the tile's write (raw "
-              f"{4 * tile['output_pixels'] * tile['bands'] / 2**20:.1f} MiB): "
-              + ", ".join(f"zlib level {level}: {w['seconds']:.3f} s, {w['bytes'] / 2**20:.2f} MiB"
-                          for level, w in f["write_by_zlevel"].items()), "",
-              "Where one tile's time goes (each stage timed separately, median of 3):", "",
-              "| stage | s | share of tile + I/O | GFLOP/s |", "|---|---|---|---|"]
-    whole = f["tile_seconds_with_io"]
-    for stage, seconds in f["stage_seconds"].items():
-        rate = f["stage_flop_rate"].get(stage)
-        lines.append(f"| {stage} | {seconds:.3f} | {seconds / whole:.0%} | {gflops(rate) if rate else ''} |")
-    lines.append("")
+    if "flops" in res:
+        f = res["flops"]
+        tile = f["tile"]
+        lines += ["## 2. Achieved FLOP rate vs this machine's peak", "",
+                  "Peak measured in the same process with torch's default threads "
+                  f"({f['torch_threads']}):", "", "| kernel | GFLOP/s |", "|---|---|"]
+        lines += [f"| {k} | {gflops(v)} |" for k, v in f["peaks_flops"].items()]
+        lines += ["",
+                  f"One interior tile: output {tile['bounds']}, input window {tile['input_window']} "
+                  f"({tile['output_pixels']} output px x {tile['bands']} bands); FLOPs counted by FlopCounterMode "
+                  f"(matmuls and convolutions), each stage under its own counter: {f['flops']['total'] / 1e9:.2f} GFLOP "
+                  f"(encoder {f['flops']['encoder'] / 1e9:.2f}, pixel decoder {f['flops']['pixel decoder'] / 1e9:.2f} = "
+                  f"first layer as a 3x3 conv per input pixel "
+                  f"{f['flops']['pixel decoder: first layer as a 3x3 conv per input pixel'] / 1e9:.2f} + per query "
+                  f"{f['flops']['pixel decoder: per query'] / 1e9:.2f}, spectral decoder "
+                  f"{f['flops']['spectral decoder'] / 1e9:.3f}; render() counted whole minus the stages: "
+                  f"{f['flops_check_render_minus_stages'] / 1e9:.3f}).", "",
+                  f"- fp32 `render_tile`: {f['tile_seconds']:.3f} s -> {gflops(f['achieved_flops'])} GFLOP/s = "
+                  f"**{f['fraction_of_fp32_peak']:.2f} of the fp32 peak** ({f['fp32_peak_name']}); target >= 0.5: "
+                  f"{verdict(f['fraction_of_fp32_peak'] >= 0.5)}",
+                  f"- with the tile's read and write: {f['tile_seconds_with_io']:.3f} s -> {gflops(f['achieved_flops_with_io'])} GFLOP/s",
+                  f"- bf16 autocast `render_tile`: {f['tile_seconds_bf16']:.3f} s -> {gflops(f['achieved_flops_bf16'])} GFLOP/s "
+                  f"= {f['fraction_of_bf16_peak_bf16']:.2f} of the bf16 matmul peak", "",
+                  "fp32 `render_tile` by queries per chunk (the decoder's temporaries grow with the chunk; default "
+                  f"on a CPU: {f['default_query_chunk']}): "
+                  + ", ".join(f"{chunk}: {sec:.3f} s" for chunk, sec in f["tile_seconds_by_query_chunk"].items()), "",
+                  "Deflate level of the tile's write (raw "
+                  f"{4 * tile['output_pixels'] * tile['bands'] / 2**20:.1f} MiB): "
+                  + ", ".join(f"zlib level {level}: {w['seconds']:.3f} s, {w['bytes'] / 2**20:.2f} MiB"
+                              for level, w in f["write_by_zlevel"].items()), "",
+                  "Where one tile's time goes (each stage timed separately, median of 3):", "",
+                  "| stage | s | share of tile + I/O | GFLOP/s |", "|---|---|---|---|"]
+        whole = f["tile_seconds_with_io"]
+        for stage, seconds in f["stage_seconds"].items():
+            rate = f["stage_flop_rate"].get(stage)
+            lines.append(f"| {stage} | {seconds:.3f} | {seconds / whole:.0%} | {gflops(rate) if rate else ''} |")
+        lines.append("")
 
     # 3. scaling
-    sc = res["scaling"]
-    best = sc["best_seconds"]
-    lines += ["## 3. dask schedulers on the 4x mosaic", "",
-              f"upsample_file on the {sc['input_size'][0]}x{sc['input_size'][1]} mosaic ({sc['output_px_bands']:,} output px x bands); "
-              f"each configuration in its own process, best of {cfg['repeats']} interleaved rounds, timed after a warm-up "
-              "call on the 1x scene (cluster start-up not timed).", "",
-              "| scheduler | s | throughput | speed-up vs LocalCluster 1 worker |", "|---|---|---|---|"]
-    for key, seconds in best.items():
-        lines.append(f"| {sc['labels'][key]} | {seconds:.2f} | {fmt_rate(sc['output_px_bands'] / seconds)} | "
-                     f"{best['cluster-1'] / seconds:.2f} |")
-    env = {key: runs[0].get("worker_malloc_env") for key, runs in sc["runs"].items() if runs[0].get("worker_malloc_env")}
-    lines += ["", f"- 2 vs 1 workers, as distributed starts them: {sc['speedup_2_vs_1']:.2f}x; target >= 1.7x: "
-                  f"{verdict(sc['speedup_2_vs_1'] >= 1.7)}",
-              f"- 2 vs 1 workers, both with MALLOC_MMAP_THRESHOLD_=64 MiB: {sc['speedup_2_vs_1_mmap']:.2f}x "
-              f"({verdict(sc['speedup_2_vs_1_mmap'] >= 1.7)} with that setting); the setting alone makes 1 worker "
-              f"{sc['mmap_fix_speedup_1_worker']:.2f}x and 2 workers {sc['mmap_fix_speedup_2_workers']:.2f}x faster; "
-              f"2 workers with it vs 1 worker as distributed starts it: {best['cluster-1'] / best['cluster-2-mmap']:.2f}x",
-              f"- worker environment (checked inside the workers): "
-              + "; ".join(f"{key}: {value}" for key, value in env.items()),
-              ""]
+    if "scaling" in res:
+        sc = res["scaling"]
+        best = sc["best_seconds"]
+        lines += ["## 3. dask schedulers on the 4x mosaic", "",
+                  f"upsample_file on the {sc['input_size'][0]}x{sc['input_size'][1]} mosaic ({sc['output_px_bands']:,} output px x bands); "
+                  f"each configuration in its own process, best of {cfg['repeats']} interleaved rounds, timed after a warm-up "
+                  "call on the 1x scene (cluster start-up not timed).", "",
+                  "| scheduler | s | throughput | speed-up vs LocalCluster 1 worker |", "|---|---|---|---|"]
+        for key, seconds in best.items():
+            lines.append(f"| {sc['labels'][key]} | {seconds:.2f} | {fmt_rate(sc['output_px_bands'] / seconds)} | "
+                         f"{best['cluster-1'] / seconds:.2f} |")
+        env = {key: runs[0].get("worker_malloc_env") for key, runs in sc["runs"].items() if runs[0].get("worker_malloc_env")}
+        lines += ["", f"- 2 vs 1 workers, as distributed starts them: {sc['speedup_2_vs_1']:.2f}x; target >= 1.7x: "
+                      f"{verdict(sc['speedup_2_vs_1'] >= 1.7)}",
+                  f"- 2 vs 1 workers, both with MALLOC_MMAP_THRESHOLD_=64 MiB: {sc['speedup_2_vs_1_mmap']:.2f}x "
+                  f"({verdict(sc['speedup_2_vs_1_mmap'] >= 1.7)} with that setting); the setting alone makes 1 worker "
+                  f"{sc['mmap_fix_speedup_1_worker']:.2f}x and 2 workers {sc['mmap_fix_speedup_2_workers']:.2f}x faster; "
+                  f"2 workers with it vs 1 worker as distributed starts it: {best['cluster-1'] / best['cluster-2-mmap']:.2f}x",
+                  f"- worker environment (checked inside the workers): "
+                  + "; ".join(f"{key}: {value}" for key, value in env.items()),
+                  ""]
 
     # 4. precision
-    pr = res["precision"]
-    lines += ["## 4. Precision (autocast) on the 1x scene", "",
-              f"upsample_file, {pr['output_px_bands']:,} output px x bands, best of {cfg['repeats']} after a warm-up; "
-              "errors vs the fp32 output; PSNR of the difference with peak 1.0 (reflectance).", "",
-              "| precision | s | speed vs fp32 | max abs error | RMSE | PSNR vs fp32 (dB) | note |", "|---|---|---|---|---|---|---|"]
-    for precision in ("fp32", "bf16", "fp16"):
-        e = pr[precision]
-        if "error" in e:
-            lines.append(f"| {precision} | | | | | | failed: {e['error']} |")
-            continue
-        speed = pr["fp32"]["seconds"] / e["seconds"]
-        err = ("| 0 | 0 | reference" if precision == "fp32" else
-               f"| {e['max_abs_error']:.2e} | {e['rmse']:.2e} | {e['psnr_vs_fp32_db']:.1f}")
-        lines.append(f"| {precision} | {e['seconds']:.2f} | {speed:.2f}x {err} | {'' if e['finite'] else 'non-finite values'} |")
-    lines.append("")
+    if "precision" in res:
+        pr = res["precision"]
+        lines += ["## 4. Precision (autocast) on the 1x scene", "",
+                  f"upsample_file, {pr['output_px_bands']:,} output px x bands, best of {cfg['repeats']} after a warm-up; "
+                  "errors vs the fp32 output; PSNR of the difference with peak 1.0 (reflectance).", "",
+                  "| precision | s | speed vs fp32 | max abs error | RMSE | PSNR vs fp32 (dB) | note |", "|---|---|---|---|---|---|---|"]
+        for precision in ("fp32", "bf16", "fp16"):
+            e = pr[precision]
+            if "error" in e:
+                lines.append(f"| {precision} | | | | | | failed: {e['error']} |")
+                continue
+            speed = pr["fp32"]["seconds"] / e["seconds"]
+            err = ("| 0 | 0 | reference" if precision == "fp32" else
+                   f"| {e['max_abs_error']:.2e} | {e['rmse']:.2e} | {e['psnr_vs_fp32_db']:.1f}")
+            lines.append(f"| {precision} | {e['seconds']:.2f} | {speed:.2f}x {err} | {'' if e['finite'] else 'non-finite values'} |")
+        lines.append("")
     if res.get("findings"):
         lines += ["## Findings", ""] + [f"- {x}" for x in res["findings"]] + [""]
     return "\n".join(lines)
@@ -1088,11 +1092,9 @@ def main() -> None:
     res["findings"] = derive_findings(res)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.with_suffix(".json").write_text(json.dumps(res, indent=2, default=str))
-    if {"flops", "throughput", "scaling", "precision"} <= parts:
-        args.out.with_suffix(".md").write_text(report(res))
-        print(report(res))
-    print(f"written: {args.out.with_suffix('.json')}" + (f", {args.out.with_suffix('.md')}" if
-          {"flops", "throughput", "scaling", "precision"} <= parts else ""))
+    args.out.with_suffix(".md").write_text(report(res))
+    print(report(res))
+    print(f"written: {args.out.with_suffix('.json')}, {args.out.with_suffix('.md')}")
 
 
 if __name__ == "__main__":
