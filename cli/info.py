@@ -9,6 +9,10 @@ from rich.table import Table
 
 from geossr_cli.output import console, print_json
 
+# GEOSSR tags of a file geossr wrote, in the order a reader wants them
+PROVENANCE_ORDER = ("version", "model", "weights", "scale", "source", "source_sensor", "input_bands", "sensor",
+                    "consistency")
+
 
 def info(
     path: Path = typer.Argument(..., help="Any GDAL raster."),
@@ -27,6 +31,10 @@ def info(
     console.print(f"pixel    {details['pixel_size'][0]:g} x {details['pixel_size'][1]:g}")
     console.print(f"nodata   {details['nodata']}")
     console.print(f"sensor   {details['sensor'] or 'unknown (no wavelength metadata)'}")
+    if details["provenance"]:  # the request hash is for resuming batches, not for people
+        tags = details["provenance"]
+        keys = [k for k in PROVENANCE_ORDER if k in tags] + sorted(set(tags) - set(PROVENANCE_ORDER) - {"request"})
+        console.print("geossr   " + ", ".join(f"{key} {tags[key]}" for key in keys), highlight=False)
     table = Table()
     for column in ("#", "description", "dtype", "centre (nm)", "FWHM (nm)"):
         table.add_column(column)

@@ -4,6 +4,7 @@ import json
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -194,6 +195,11 @@ def test_shipped_weights_work_out_of_the_box(ms_file, tmp_path):
     with rasterio.open(tmp_path / "sr.tif") as out:
         values = out.read()
         assert out.count == 12 and np.isfinite(values).all() and 0 <= values.min() and values.max() < 1.5
+    # `geossr info` says what made the file.
+    shown = geossr("info", "sr.tif", cwd=tmp_path).stdout
+    assert "model ssif, weights ssif_ikonos_default, scale 2" in " ".join(shown.split())
+    provenance = json.loads(geossr("info", "sr.tif", "--json", cwd=tmp_path).stdout)["provenance"]
+    assert provenance["input_bands"] == "blue,green,red,nir" and provenance["source"] == Path(ms_file).name
 
 
 @pytest.mark.parametrize("scale, models", [(2, ("ssif", "liif")), (1, ("ssif", "fmnet"))])

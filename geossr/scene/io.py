@@ -291,7 +291,8 @@ def _write_metadata(dst, sensor: Sensor, tags: dict) -> None:
 
 
 def raster_info(path: str | Path) -> dict:
-    """Size, georeferencing and bands (with wavelengths when the file declares them)."""
+    """Size, georeferencing, bands (with wavelengths when the file declares them) and, for a file
+    geossr wrote, its GEOSSR tags (model, weights, scale, source, ...) as ``provenance``."""
     with open_dataset(path) as ds:
         sensor = sensor_from_dataset(ds)
         bands = []
@@ -313,5 +314,7 @@ def raster_info(path: str | Path) -> dict:
             "nodata": None if ds.nodata is None else ("nan" if np.isnan(ds.nodata) else ds.nodata),
             "sensor": sensor.name if sensor is not None else None,
             "georeferencing": ds.tags().get("GEOREFERENCING", "as stored" if ds.crs else "none"),
+            "provenance": {key.removeprefix("GEOSSR_").lower(): value for key, value in ds.tags().items()
+                           if key.startswith("GEOSSR_")},
             "bands": bands,
         }
