@@ -33,7 +33,7 @@ def test_sentinel2_falls_back_to_the_any_sensor_model_and_says_so(shared_data, r
     assert np.median(values[-1]) > 2 * np.median(values[4])  # 800-850 nm vs 650-700 nm
 
 
-def test_sensor_specific_weights_still_win(rosis_example, run_geossr, tmp_path):
+def test_sensor_specific_weights_still_win(rosis_example, cave_example, run_geossr, tmp_path):
     # IKONOS input keeps its own model; `--model ssif-any` asks for the any-sensor one.
     simulate(rosis_example, "ikonos:blue,green,red,nir", tmp_path / "ms.tif", scale=2)
     for model, weights in (("ssif", "ssif_ikonos_default"), ("ssif-any", "ssif_anysensor_default")):
@@ -42,6 +42,13 @@ def test_sensor_specific_weights_still_win(rosis_example, run_geossr, tmp_path):
         assert result.returncode == 0, result.stderr
         (summary,) = json.loads(result.stdout)
         assert summary["weights"] == weights and summary["model"] == model
+        assert "past the input bands" not in result.stderr
+    # RGB in, NIR out: the any-sensor model warns that it fills in what the input does not measure.
+    simulate(cave_example, "nikon_d700", tmp_path / "rgb.tif", scale=4)
+    result = run_geossr("upsample", "rgb.tif", "-p", "2", "-s", "grid:450:850:6", "-m", "ssif-any", "-o", "rgb_sr.tif",
+                        cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "reach more than 50 nm past the input bands of nikon_d700" in result.stderr
 
 
 @pytest.mark.slow

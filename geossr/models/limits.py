@@ -45,6 +45,23 @@ def check_band_range(intervals_nm: np.ndarray, trained: tuple[float, float] | No
                       f"{trained[0]:.0f}-{trained[1]:.0f} nm: extrapolating", stacklevel=2)
 
 
+# Requested bands farther than this beyond the input bands (centre ± FWHM/2) are predicted from the
+# training scenes, not read from the input: from RGB the any-sensor model invents a NIR plateau
+# (15.6 dB against bicubic's 28.7 on the held-out ROSIS crop, benchmarks/results/anysensor.md).
+INPUT_REACH_NM = 50.0
+
+
+def check_input_reach(source: Sensor, intervals_nm: np.ndarray, model_label: str) -> None:
+    """Warn when the requested bands reach well past what the input sensor measures."""
+    low = float(np.min(source.centers_nm - source.fwhms_nm / 2))
+    high = float(np.max(source.centers_nm + source.fwhms_nm / 2))
+    lo, hi = float(np.min(intervals_nm)), float(np.max(intervals_nm))
+    if lo < low - INPUT_REACH_NM or hi > high + INPUT_REACH_NM:
+        warnings.warn(f"requested bands {lo:.0f}-{hi:.0f} nm reach more than {INPUT_REACH_NM:.0f} nm past the input "
+                      f"bands of {source.name} ({low:.0f}-{high:.0f} nm): {model_label} fills that part in from its "
+                      "training scenes, not from the input", stacklevel=2)
+
+
 # An input band with more than this share of its response outside the trained range is not read;
 # one with more than PARTLY_OUTSIDE is read with a warning.
 MOSTLY_OUTSIDE, PARTLY_OUTSIDE = 0.5, 0.15

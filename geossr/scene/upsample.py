@@ -31,7 +31,7 @@ from geossr.consistency import input_response
 from geossr.errors import CoverageError, GeossrError
 from geossr.models import build
 from geossr.models.checkpoint import load_checkpoint
-from geossr.models.limits import check_band_range, check_scale, usable_input_bands
+from geossr.models.limits import check_band_range, check_input_reach, check_scale, usable_input_bands
 from geossr.models.weights import installed_weights
 from geossr.scene.engine import PRECISIONS, torch_threads_per_task, upsample
 from geossr.scene.io import Progress, check_output_path, open_dataset, open_raster, write_raster
@@ -177,6 +177,7 @@ def upsample_file(
             if len(keep) < len(source):
                 data = data.isel(band=keep)
                 net.use_input_sensor(source.select([source.band_names[i] for i in keep]))
+            check_input_reach(net.input_sensor, target.intervals_nm, weights_label)
     if net.fixed_intervals_nm is not None and (
         net.fixed_intervals_nm.shape != target.intervals_nm.shape
         or not np.allclose(net.fixed_intervals_nm, target.intervals_nm, atol=0.5)
