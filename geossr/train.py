@@ -199,7 +199,7 @@ class Trainer:
         data = config.data
         input_sensor = self.validation_sensor
         if data["input_sensors"] is not None:
-            if not getattr(self.model, "any_input_sensor", False):
+            if not self.model.any_input_sensor:
                 raise ConfigError(f"data field 'input_sensors' needs a band-agnostic model (ssif-any), "
                                   f"not {config.model['name']!r}")
             input_sensor = _sensor_draw(data["input_sensors"])
@@ -260,7 +260,7 @@ class Trainer:
         bands = train["validation_bands"]
         if self.model.fixed_intervals_nm is not None:
             bands = len(self.model.fixed_intervals_nm)
-        if getattr(self.model, "any_input_sensor", False):
+        if self.model.any_input_sensor:
             self.model.use_input_sensor(self.validation_sensor)
         pairs = evaluation_pairs(self.val_cubes, self.validation_sensor, train["validation_scale"], bands,
                                  spectral_range_nm=self.config.data["spectral_range_nm"],

@@ -47,6 +47,8 @@ class SuperResolver(nn.Module):
     implicit: bool = False
     #: (C, 2) band intervals (nm) of a model that produces one band set only (LIIF, FMNet), else None
     fixed_intervals_nm = None
+    #: True when the model reads any input sensor given by its responses (``use_input_sensor``)
+    any_input_sensor: bool = False
 
     def __init__(self, input_bands: int):
         super().__init__()

@@ -10,6 +10,15 @@ from geossr.models.spectral_interp import apply_spectral_matrix, spectral_interp
 from geossr.spectral.bands import Sensor
 
 
+def _bicubic(image: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+    """grid_sample's bicubic at ``positions`` (B, H, W, 2) as (row, col) in input pixels -> (B, c, H, W) in [0, 1]."""
+    height, width = image.shape[-2:]
+    to_grid = torch.tensor([2.0 / height, 2.0 / width], dtype=torch.float64, device=positions.device)
+    grid = (positions.double() * to_grid - 1).flip(-1).to(image.dtype).to(image.device)  # (x, y), [-1, 1]
+    sampled = F.grid_sample(image, grid, mode="bicubic", padding_mode="border", align_corners=False)
+    return sampled.clamp(0.0, 1.0)
+
+
 def bicubic_sample(image: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
     """Bicubic values at ``rows`` x ``cols`` (input-pixel units), clamped to [0, 1].
 
@@ -18,27 +27,25 @@ def bicubic_sample(image: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor) 
     The clamp removes the cubic kernel's overshoot, which would leave the reflectance range the
     models are trained on.
     """
-    height, width = image.shape[-2:]
-    grid_y = 2 * torch.as_tensor(rows, dtype=torch.float64) / height - 1
-    grid_x = 2 * torch.as_tensor(cols, dtype=torch.float64) / width - 1
-    mesh_y, mesh_x = torch.meshgrid(grid_y, grid_x, indexing="ij")
-    grid = torch.stack([mesh_x, mesh_y], dim=-1).to(image.dtype).to(image.device)
-    grid = grid.unsqueeze(0).expand(image.shape[0], -1, -1, -1)
-    sampled = F.grid_sample(image, grid, mode="bicubic", padding_mode="border", align_corners=False)
-    return sampled.clamp(0.0, 1.0)
+    mesh = torch.meshgrid(torch.as_tensor(rows, dtype=torch.float64), torch.as_tensor(cols, dtype=torch.float64),
+                          indexing="ij")
+    return _bicubic(image, torch.stack(mesh, dim=-1).expand(image.shape[0], -1, -1, -1))
 
 
 def bicubic_at(image: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
     """(B, Q, c) bicubic values at scattered positions ``pos`` (B, Q, 2) in input-pixel units.
 
-    The scattered-point twin of :func:`bicubic_sample` (same kernel, border and clamp), for
-    models that query points rather than grids.
+    The scattered-point form of :func:`bicubic_sample`, for models that query points rather than grids.
     """
-    height, width = image.shape[-2:]
-    to_grid = torch.tensor([2.0 / height, 2.0 / width], dtype=torch.float64, device=pos.device)
-    grid = (pos.double() * to_grid - 1).flip(-1).to(image.dtype).unsqueeze(2)  # (B, Q, 1, x/y)
-    sampled = F.grid_sample(image, grid, mode="bicubic", padding_mode="border", align_corners=False)
-    return sampled[..., 0].transpose(1, 2).clamp(0.0, 1.0)
+    return _bicubic(image, pos.unsqueeze(2))[..., 0].transpose(1, 2)
+
+
+def baseline_spectral_matrix(input_sensor: Sensor, intervals) -> torch.Tensor:
+    """(C, c): the baseline's linear interpolation from the input band centres to each interval's middle."""
+    intervals = torch.as_tensor(intervals).detach().cpu().double()
+    if intervals.ndim != 2 or intervals.shape[1] != 2 or intervals.shape[0] == 0:
+        raise ValueError(f"intervals must have shape (C, 2) in nm, got {tuple(intervals.shape)}")
+    return spectral_interpolation_matrix(input_sensor.centers_nm, intervals.mean(dim=1).numpy())
 
 
 class BicubicBaseline(SuperResolver):
@@ -61,8 +68,5 @@ class BicubicBaseline(SuperResolver):
 
     def render(self, lr, rows, cols, intervals, cell) -> torch.Tensor:
         self.check_input(lr)
-        intervals = torch.as_tensor(intervals).detach().cpu().double()
-        if intervals.ndim != 2 or intervals.shape[1] != 2 or intervals.shape[0] == 0:
-            raise ValueError(f"intervals must have shape (C, 2) in nm, got {tuple(intervals.shape)}")
-        matrix = spectral_interpolation_matrix(self.input_sensor.centers_nm, intervals.mean(dim=1).numpy())
+        matrix = baseline_spectral_matrix(self.input_sensor, intervals)
         return apply_spectral_matrix(matrix.to(lr.device), bicubic_sample(lr, rows, cols))

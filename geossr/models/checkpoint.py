@@ -68,7 +68,7 @@ def load_checkpoint(
     if expect_model is not None and name != expect_model:
         raise CheckpointError(f"{path} holds a {name!r} model, not {expect_model!r}")
     model = build(name, **config)
-    if expect_input_sensor is not None and getattr(model, "any_input_sensor", False):
+    if expect_input_sensor is not None and model.any_input_sensor:
         model.use_input_sensor(expect_input_sensor)
     elif expect_input_sensor is not None:
         trained = model.input_sensor

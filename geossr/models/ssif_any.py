@@ -25,8 +25,7 @@ import torch
 from torch import nn
 
 from geossr.models.band_stem import BandStem, StemmedEncoder
-from geossr.models.bicubic import bicubic_at
-from geossr.models.spectral_interp import spectral_interpolation_matrix
+from geossr.models.bicubic import baseline_spectral_matrix, bicubic_at
 from geossr.models.ssif import SSIF
 from geossr.spectral.bands import Sensor
 
@@ -40,8 +39,7 @@ class EncodedInput(NamedTuple):
 
 class AnySensorSSIF(SSIF):
     name = "ssif-any"
-    #: takes any input sensor whose bands lie in its trained spectral range
-    any_input_sensor = True
+    any_input_sensor = True  # any sensor whose bands lie in its trained spectral range
 
     def __init__(self, input_sensor: Sensor, stem_channels: int = 32, stem_embed_dim: int = 64,
                  stem_hidden: int = 64, stem_spectral: dict | None = None, **ssif_options):
@@ -65,8 +63,7 @@ class AnySensorSSIF(SSIF):
 
     def prepare_bands(self, intervals: torch.Tensor):
         """SSIF's sampled wavelengths, and the baseline's (C, c) spectral interpolation matrix."""
-        centres = intervals.detach().double().mean(dim=1).cpu().numpy()
-        matrix = spectral_interpolation_matrix(self.input_sensor.centers_nm, centres)
+        matrix = baseline_spectral_matrix(self.input_sensor, intervals)
         return super().prepare_bands(intervals), matrix.to(intervals.device)
 
     def query(self, encoded: EncodedInput, pos: torch.Tensor, cell: torch.Tensor, bands) -> torch.Tensor:

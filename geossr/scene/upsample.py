@@ -172,7 +172,7 @@ def upsample_file(
         warnings.simplefilter("always")
         check_scale(scale, training.get("scale_range"))
         check_band_range(target.intervals_nm, training.get("spectral_range_nm"))
-        if getattr(net, "any_input_sensor", False):
+        if net.any_input_sensor:
             keep = usable_input_bands(source, training.get("spectral_range_nm") or (0.0, np.inf), weights_label)
             if len(keep) < len(source):
                 data = data.isel(band=keep)
