@@ -68,7 +68,8 @@ class ImplicitSuperResolver(SuperResolver):
         Same function and weights as LIIF's; only the order of the sums changes.
         """
         self.check_input(lr)
-        feat = self.encoder(lr)
+        # channels-last: oneDNN's fastest convolution layout on CPUs, and the layout the queries gather from
+        feat = self.encoder(lr.contiguous(memory_format=torch.channels_last))
         first = self.pixel_mlp.layers[0]
         size = 3 if self.feat_unfold else 1
         code_inputs = feat.shape[1] * size * size
@@ -79,32 +80,33 @@ class ImplicitSuperResolver(SuperResolver):
     def pixel_features(self, codes: torch.Tensor, pos: torch.Tensor, cell: torch.Tensor) -> torch.Tensor:
         """(B, Q, pixel_dim) at positions (B, Q, 2) with cells (B, Q, 2), both in input pixels."""
         b, h, w, hidden = codes.shape
-        queries = pos.shape[1]
         first = self.pixel_mlp.layers[0]
         code_inputs = first.in_features - 2 - (2 if self.cell_decode else 0)
         w_geometry = first.weight[:, code_inputs:].T  # rel (and cell) part of the first layer
-        flat = codes.reshape(b * h * w, hidden)
         image_offset = (torch.arange(b, device=pos.device) * (h * w)).unsqueeze(1)
         limits = torch.tensor([h - 1, w - 1], device=pos.device)
         shifts = [-0.5, 0.5] if self.local_ensemble else [0.0]
-        members, areas = [], []
+        indices, geometries, areas = [], [], []
         for dy in shifts:
             for dx in shifts:
                 shift = torch.tensor([dy, dx], dtype=pos.dtype, device=pos.device)
                 index = torch.floor(pos + shift + _EPS_PX).long().clamp_(min=0).minimum(limits)
                 rel = 2 * (pos - (index + 0.5))
-                geometry = torch.cat([rel, 2 * cell] if self.cell_decode else [rel], dim=-1)
-                picked = flat.index_select(0, (index[..., 0] * w + index[..., 1] + image_offset).reshape(-1))
-                members.append(torch.addmm(picked, geometry.reshape(-1, w_geometry.shape[0]).to(codes.dtype),
-                                           w_geometry))
-                areas.append(torch.abs(rel[..., 0] * rel[..., 1]).to(codes.dtype) + 1e-9)
-        # All ensemble members in one tensor, so the rest of the MLP runs as one large GEMM per layer.
-        preds = self.pixel_mlp.layers[1:](torch.stack(members)).view(len(members), b, queries, -1)
+                geometries.append(torch.cat([rel, 2 * cell] if self.cell_decode else [rel], dim=-1))
+                indices.append(index[..., 0] * w + index[..., 1] + image_offset)
+                areas.append(torch.abs(rel[..., 0] * rel[..., 1]) + 1e-9)
+        # All ensemble members in one gather and one tensor, so each layer of the MLP is one large
+        # GEMM, and the geometry term is added in place: no per-member copies of the hidden layer.
+        first_out = codes.reshape(b * h * w, hidden).index_select(0, torch.stack(indices).reshape(-1))
+        geometry = torch.stack(geometries).reshape(first_out.shape[0], -1).to(first_out.dtype)
+        first_out.addmm_(geometry, w_geometry.to(first_out.dtype))
+        preds = self.pixel_mlp.layers[1:](first_out).view(len(indices), b, pos.shape[1], -1)
         if not self.local_ensemble:
             return preds[0]
         # each code is weighted by the area of the diagonally opposite rectangle
-        weights = torch.stack(areas[::-1]) / sum(areas)
-        return (preds * weights.unsqueeze(-1)).sum(dim=0)
+        areas = torch.stack(areas)
+        weights = (areas.flip(0) / areas.sum(dim=0)).to(preds.dtype)
+        return preds.mul_(weights.unsqueeze(-1)).sum(dim=0)
 
     def decode_bands(self, pixel: torch.Tensor, bands) -> torch.Tensor:
         """(B, Q, pixel_dim) -> (B, Q, C) band values for the prepared bands."""
