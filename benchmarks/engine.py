@@ -54,6 +54,7 @@ from pathlib import Path
 
 RESULT_MARK = "GEOSSR_BENCH_RESULT "
 SIZES = (1, 4, 16)
+CAVE_NATIVE_PX = 512  # side of a CAVE scene; --base 512 mosaics the scenes unreduced
 # stages of one tile's pixel decoder (ImplicitSuperResolver.encode / pixel_features)
 CODE_STAGE = "pixel decoder: first layer as 3x3 conv (in encode)"
 QUERY_STAGE = "pixel decoder: per query (gather, rest of the MLP, blend)"
@@ -320,6 +321,7 @@ def child_flops(p: dict) -> dict:
     rows = torch.from_numpy(geometry.centres(e0, e1) - r0)
     cols = torch.from_numpy(geometry.centres(f0, f1) - c0)
     lr = torch.from_numpy(window)[None]
+    lr_channels_last = lr.contiguous(memory_format=torch.channels_last)  # as encode() runs the encoder
     pos = torch.stack(torch.meshgrid(rows, cols, indexing="ij"), dim=-1).reshape(1, -1, 2)
     cells = torch.tensor(geometry.cell, dtype=torch.float64).expand_as(pos)
     chunk = model.chunk_size(torch.device("cpu"))
@@ -332,7 +334,7 @@ def child_flops(p: dict) -> dict:
         return out, counter.get_total_flops()
 
     with torch.no_grad():
-        feat, encoder_flops = counted(lambda: model.encoder(lr))
+        feat, encoder_flops = counted(lambda: model.encoder(lr_channels_last))
         codes, encode_flops = counted(lambda: model.encode(lr))
         bands, bands_flops = counted(lambda: model.prepare_bands(intervals_t))
 
@@ -342,15 +344,21 @@ def child_flops(p: dict) -> dict:
         pixels, query_flops = counted(pixel_all)
         _, decode_flops = counted(lambda: [model.decode_bands(px, bands) for px in pixels])
         _, total = counted(lambda: model.render(lr, rows, cols, intervals_t, geometry.cell))
-        # The pixel MLP after its first layer, alone, on contiguous inputs of the same shapes
-        # (all ensemble members stacked, as pixel_features runs it): the rest of the per-query
-        # stage is gathering, float64 coordinate arithmetic and the blend.
+        # The pixel MLP after its first layer, alone, on contiguous inputs of the same shapes, as
+        # pixel_features runs it: its hidden layers on all ensemble members stacked, its last layer
+        # once on the blend. The rest of the per-query stage is gathering, float64 coordinate
+        # arithmetic and the blend.
         members = 4 if model.local_ensemble else 1
         hidden = model.pixel_mlp.layers[0].out_features
-        mlp_in = [torch.randn(members, 1, min(chunk, pos.shape[1] - s), hidden) for s in starts]
-        _, mlp_flops = counted(lambda: [model.pixel_mlp.layers[1:](z) for z in mlp_in])
-        t_mlp = _time(lambda: [model.pixel_mlp.layers[1:](z) for z in mlp_in], 3)
-        t_encoder = _time(lambda: model.encoder(lr), 3)
+        body, last = model.pixel_mlp.layers[1:-1], model.pixel_mlp.layers[-1]
+        mlp_in = [torch.randn(members, min(chunk, pos.shape[1] - s), hidden) for s in starts]
+
+        def mlp_alone():
+            return [last(body(z)[0]) for z in mlp_in]
+
+        _, mlp_flops = counted(mlp_alone)
+        t_mlp = _time(mlp_alone, 3)
+        t_encoder = _time(lambda: model.encoder(lr_channels_last), 3)
         t_encode = _time(lambda: model.encode(lr), 3)
         t_bands = _time(lambda: model.prepare_bands(intervals_t), 3)
         t_pixel = _time(pixel_all, 3)
@@ -750,7 +758,8 @@ def report(res: dict) -> str:
              f"{res['attempts']['taken_again']}, still loaded after {ATTEMPTS} attempts: {res['attempts']['still_loaded']}",
              f"- model: {cfg['weights']} ({cfg['model']})",
              f"- scenes: CAVE test scenes (fake_and_real_peppers, pompoms, real_and_fake_apples) integrated to Nikon D700, "
-             f"reduced to {cfg['base']}x{cfg['base']} input px per scene; mosaics of 1x1, 2x2, 4x4 scenes; "
+             f"{'at their native' if cfg['base'] == CAVE_NATIVE_PX else 'reduced to'} {cfg['base']}x{cfg['base']} "
+             f"input px per scene; mosaics of 1x1, 2x2, 4x4 scenes; "
              f"scale {cfg['scale']:g}, target sensor {cfg['sensor']}, tile {cfg['tile']}",
              f"- timings: end to end (model load, read, compute, write), each in a fresh process after one call on a "
              f"16x16 scene (one-time initialisation not timed), best of "
