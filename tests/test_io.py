@@ -10,7 +10,7 @@ import xarray as xr
 from affine import Affine
 
 from geossr.errors import RasterError
-from geossr.scene.io import open_raster, raster_info, read_sensor, write_raster
+from geossr.scene.io import default_blocks_in_flight, open_raster, raster_info, read_sensor, write_raster
 from geossr.spectral.sensors import load_sensor
 
 TRANSFORM = Affine(10.0, 0, 649200.0, 0, -10.0, 5895240.0)
@@ -102,3 +102,16 @@ def test_failure_while_writing_leaves_nothing(tmp_path):
         write_raster(data, target, load_sensor("nikon_d700"), overwrite=True)
     assert target.read_bytes() == b"old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["rgb.tif"]
+
+
+def test_blocks_in_flight_follow_the_threads_that_compute_them():
+    # Two per computing thread: a fixed count would leave a larger machine's cores idle.
+    import dask
+    from distributed import Client, LocalCluster
+
+    with dask.config.set(num_workers=3, scheduler="threads"):
+        assert default_blocks_in_flight() == 6
+    with LocalCluster(n_workers=2, threads_per_worker=2, processes=False, dashboard_address=None) as cluster, \
+            Client(cluster):
+        assert default_blocks_in_flight() == 8
+    assert default_blocks_in_flight() == 2 * (dask.config.get("num_workers", None) or dask.system.CPU_COUNT)

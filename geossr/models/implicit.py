@@ -23,9 +23,10 @@ from geossr.models.base import SuperResolver, conv_radius
 from geossr.models.blocks import MLP, build_encoder
 
 # Queries per chunk. On a CPU the chunk's temporaries (4 ensemble members x chunk x hidden floats)
-# should stay in cache: a 256 px tile at scale 2 rendered 1.4-1.6x faster with 2048 than with
-# 16384 on a 2-core AVX-512 machine (benchmarks/results/engine.md). Accelerators want large chunks.
-CPU_QUERY_CHUNK = 2048
+# should stay near the cache, and per-chunk overheads stay small: a 256 px tile at scale 2 rendered
+# in 0.177 s with 4096, 0.192 s with 2048 and 0.211 s with 8192 (medians of 10 interleaved rounds on a
+# 2-core AVX-512 machine; benchmarks/results/engine.md has the sweep). Accelerators want large chunks.
+CPU_QUERY_CHUNK = 4096
 DEVICE_QUERY_CHUNK = 16384
 # LIIF's eps_shift, in pixels: breaks ties when a query sits exactly between two codes.
 _EPS_PX = 1e-6

@@ -152,6 +152,23 @@ def check_output_path(path: str | Path, overwrite: bool) -> Path:
     return path
 
 
+def default_blocks_in_flight() -> int:
+    """Two blocks per thread that computes them: dask's threads here, or a cluster's worker threads.
+
+    Every thread has a block to work on and another queued (tiles at the scene's edge are
+    smaller), while memory stays bounded by the threads, not the scene. A fixed count would leave
+    the cores of a larger machine idle.
+    """
+    try:
+        from distributed import default_client
+        client = default_client()
+        if getattr(dask.base.get_scheduler(), "__self__", None) is client:
+            return 2 * max(1, sum(client.nthreads().values()))
+    except (ImportError, ValueError):  # no distributed, or no client
+        pass
+    return 2 * (dask.config.get("num_workers", None) or dask.system.CPU_COUNT)
+
+
 def _stream_blocks(dst, array, dtype: str, blocks_in_flight: int, progress: Progress | None = None) -> None:
     """Compute a dask array a few blocks at a time and write each to its window.
 
@@ -198,7 +215,7 @@ def write_raster(
     dtype: str = "float32",
     cog: bool = False,
     creation_options: dict | None = None,
-    blocks_in_flight: int = 4,
+    blocks_in_flight: int | None = None,
     progress: Progress | None = None,
 ) -> Path:
     """Write a (band, y, x) DataArray as a tiled GeoTIFF (or COG) with georeferencing and band metadata.
@@ -207,7 +224,8 @@ def write_raster(
     the target directory and renamed at the end, so a failure or an interrupt never leaves a
     partial output or damages an existing one. ``creation_options`` are GDAL's (``--co``).
     ``progress(done, total)`` is called as blocks are written, last with done == total once the
-    file is in place.
+    file is in place. ``blocks_in_flight`` (computed per batch) defaults to two per thread that
+    runs them (``default_blocks_in_flight``).
     """
     path = check_output_path(path, overwrite)
     if data.sizes["band"] != len(sensor):
@@ -246,7 +264,7 @@ def write_raster(
                 _write_metadata(dst, sensor, tags or {})
                 array = data.transpose("band", "y", "x").data
                 if isinstance(array, dask.array.Array):
-                    _stream_blocks(dst, array, dtype, blocks_in_flight, progress)
+                    _stream_blocks(dst, array, dtype, blocks_in_flight or default_blocks_in_flight(), progress)
                 else:
                     dst.write(np.asarray(array, dtype=dtype))
 
