@@ -87,31 +87,28 @@ class ImplicitSuperResolver(SuperResolver):
         w_geometry = first.weight[:, code_inputs:].T  # rel (and cell) part of the first layer
         image_offset = (torch.arange(b, device=pos.device) * (h * w)).unsqueeze(1)
         limits = torch.tensor([h - 1, w - 1], device=pos.device)
-        shifts = [-0.5, 0.5] if self.local_ensemble else [0.0]
-        indices, geometries, areas = [], [], []
-        for dy in shifts:
-            for dx in shifts:
-                shift = torch.tensor([dy, dx], dtype=pos.dtype, device=pos.device)
-                index = torch.floor(pos + shift + _EPS_PX).long().clamp_(min=0).minimum(limits)
-                rel = 2 * (pos - (index + 0.5))
-                geometries.append(torch.cat([rel, 2 * cell] if self.cell_decode else [rel], dim=-1))
-                indices.append(index[..., 0] * w + index[..., 1] + image_offset)
-                areas.append(torch.abs(rel[..., 0] * rel[..., 1]) + 1e-9)
+        # The ensemble members' code offsets (-0.5/+0.5 px in y, then x), all members at once: (M, B, Q, ...)
+        offsets = [-0.5, 0.5] if self.local_ensemble else [0.0]
+        shifts = torch.tensor([[dy, dx] for dy in offsets for dx in offsets], dtype=pos.dtype, device=pos.device)
+        index = torch.floor(pos + shifts.view(-1, 1, 1, 2) + _EPS_PX).long().clamp_(min=0).minimum(limits)
+        rel = 2 * (pos - (index + 0.5))
+        geometry = torch.cat([rel, (2 * cell).expand_as(rel)], dim=-1) if self.cell_decode else rel
+        areas = torch.abs(rel[..., 0] * rel[..., 1]) + 1e-9
         # All ensemble members in one gather and one tensor, so each hidden layer is one large GEMM;
         # the geometry term is added in place: no per-member copies of the hidden layer.
-        first_out = codes.reshape(b * h * w, hidden).index_select(0, torch.stack(indices).reshape(-1))
-        geometry = torch.stack(geometries).reshape(first_out.shape[0], -1).to(first_out.dtype)
+        flat_index = index[..., 0] * w + index[..., 1] + image_offset
+        first_out = codes.reshape(b * h * w, hidden).index_select(0, flat_index.reshape(-1))
+        geometry = geometry.reshape(first_out.shape[0], -1).to(first_out.dtype)
         first_out.addmm_(geometry, w_geometry.to(first_out.dtype))
         # The MLP's last layer is linear and the blend weights sum to 1, so blending its inputs
         # and applying it once equals LIIF's blend of its outputs, for a quarter of its work.
         layers = self.pixel_mlp.layers
         body, last = (layers[1:-1], layers[-1]) if len(layers) > 1 else (layers[1:], torch.nn.Identity())
-        members = body(first_out).view(len(indices), b * pos.shape[1], -1)
+        members = body(first_out).view(len(shifts), b * pos.shape[1], -1)
         if not self.local_ensemble:
             return last(members[0]).view(b, pos.shape[1], -1)
         # each code is weighted by the area of the diagonally opposite rectangle
-        areas = torch.stack(areas)
-        weights = (areas.flip(0) / areas.sum(dim=0)).to(members.dtype).view(len(indices), -1, 1)
+        weights = (areas.flip(0) / areas.sum(dim=0)).to(members.dtype).view(len(shifts), -1, 1)
         blended = members[0] * weights[0]
         for member, weight in zip(members[1:], weights[1:]):
             blended.addcmul_(member, weight)
