@@ -249,8 +249,8 @@ def torch_threads_per_task():
 
     Under dask's threaded scheduler every task (tile) runs torch, and torch's intra-op pool has
     one thread per core in each: N tasks x N threads oversubscribe the cores. One thread per task
-    when dask runs one task per core was 1.10-1.38x faster end to end on a 2-core machine
-    (benchmarks/results/engine.md, section 3). A distributed cluster sets its workers' threads
+    when dask runs one task per core was 1.10-1.38x faster end to end in three runs on a 2-core
+    machine and 0.84x in a fourth (benchmarks/results/engine.md, section 3: that machine is noisy). A distributed cluster sets its workers' threads
     itself (geossr.scene.cluster), so nothing changes there.
     """
     from dask.base import get_scheduler
