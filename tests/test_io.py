@@ -114,4 +114,4 @@ def test_blocks_in_flight_follow_the_threads_that_compute_them():
     with LocalCluster(n_workers=2, threads_per_worker=2, processes=False, dashboard_address=None) as cluster, \
             Client(cluster):
         assert default_blocks_in_flight() == 8
-    assert default_blocks_in_flight() == 2 * (dask.config.get("num_workers", None) or dask.system.CPU_COUNT)
+    assert default_blocks_in_flight() == 2 * dask.system.CPU_COUNT

@@ -250,13 +250,16 @@ def torch_threads_per_task():
     Under dask's threaded scheduler every task (tile) runs torch, and torch's intra-op pool has
     one thread per core in each: N tasks x N threads oversubscribe the cores. One thread per task
     when dask runs one task per core was 1.10-1.38x faster end to end in three runs on a 2-core
-    machine and 0.84x in a fourth (benchmarks/results/engine.md, section 3: that machine is noisy). A distributed cluster sets its workers' threads
-    itself (geossr.scene.cluster), so nothing changes there.
+    machine and 0.84x in a fourth (benchmarks/results/engine.md, section 3: that machine is noisy).
+    A distributed cluster sets its workers' threads itself (geossr.scene.cluster), so nothing
+    changes there.
     """
     from dask.base import get_scheduler
 
+    from geossr.scene.io import dask_threads
+
     before = torch.get_num_threads()
-    tasks = dask.config.get("num_workers", None) or dask.system.CPU_COUNT
+    tasks = dask_threads()
     scheduler = get_scheduler()  # None: the collection's default, dask.array's is the threaded one
     threaded = scheduler is None or scheduler is dask.threaded.get
     if threaded:

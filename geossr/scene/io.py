@@ -166,7 +166,12 @@ def default_blocks_in_flight() -> int:
             return 2 * max(1, sum(client.nthreads().values()))
     except (ImportError, ValueError):  # no distributed, or no client
         pass
-    return 2 * (dask.config.get("num_workers", None) or dask.system.CPU_COUNT)
+    return 2 * dask_threads()
+
+
+def dask_threads() -> int:
+    """Tasks dask's threaded scheduler runs at once in this process (its ``num_workers``, else one per core)."""
+    return dask.config.get("num_workers", None) or dask.system.CPU_COUNT
 
 
 def _stream_blocks(dst, array, dtype: str, blocks_in_flight: int, progress: Progress | None = None) -> None:
