@@ -68,6 +68,10 @@ _DATA_FIELDS = {
     # shipped, random_share, random_bands, random_fwhm_nm, coverage_tolerance). Validation keeps
     # the model config's input_sensor.
     "input_sensors": ((dict, type(None)), None),
+    # Scene names (``load_dataset`` names: jasper, samson, rosis, …) instead of the dataset's own
+    # split, e.g. to hold one scene out; the two lists must not share a scene.
+    "train_scenes": ((list, type(None)), None),
+    "validation_scenes": ((list, type(None)), None),
 }
 _TRAIN_FIELDS = {
     "steps": (int, 300),
@@ -129,6 +133,12 @@ class TrainConfig:
                 raise ConfigError(f"{where}: data field {key!r} must be [min, max]")
         if not 1 <= data["scale_range"][0] <= data["scale_range"][1]:
             raise ConfigError(f"{where}: data field 'scale_range' must satisfy 1 <= min <= max")
+        for key in ("train_scenes", "validation_scenes"):
+            if data[key] is not None and (not data[key] or not all(isinstance(v, str) for v in data[key])):
+                raise ConfigError(f"{where}: data field {key!r} must be a non-empty list of scene names")
+        shared = set(data["train_scenes"] or ()) & set(data["validation_scenes"] or ())
+        if shared:
+            raise ConfigError(f"{where}: scene {sorted(shared)[0]!r} is in both train_scenes and validation_scenes")
         return cls(top["name"], top["seed"], dict(top["model"]), data, train, limits=top["limits"], raw=document)
 
     @classmethod
@@ -174,6 +184,15 @@ def training_loss(model: SuperResolver, batch: dict, sample_q: int) -> torch.Ten
     return torch.nn.functional.l1_loss(pred, hr)
 
 
+def _load_scenes(data: dict, split: str) -> list:
+    from geossr.data import load_dataset
+
+    names = data["train_scenes" if split == "train" else "validation_scenes"]
+    if names is None:
+        return load_dataset(data["dataset"], data["root"], split)
+    return [cube for name in names for cube in load_dataset(name, data["root"])]
+
+
 def _sensor_draw(fields: dict):
     from geossr.data.sampler import InputSensorDraw
 
@@ -188,7 +207,7 @@ class Trainer:
     """Runs a :class:`TrainConfig`; ``on_step(step, loss, lr)`` and ``on_validate(step, metrics)`` report."""
 
     def __init__(self, config: TrainConfig, out_dir: str | Path, device: str = "auto"):
-        from geossr.data import TrainingSampler, load_dataset
+        from geossr.data import TrainingSampler
 
         self.config = config
         self.out_dir = Path(out_dir)
@@ -203,8 +222,8 @@ class Trainer:
                 raise ConfigError(f"data field 'input_sensors' needs a band-agnostic model (ssif-any), "
                                   f"not {config.model['name']!r}")
             input_sensor = _sensor_draw(data["input_sensors"])
-        self.train_cubes = load_dataset(data["dataset"], data["root"], "train")
-        self.val_cubes = load_dataset(data["dataset"], data["root"], "test")
+        self.train_cubes = _load_scenes(data, "train")
+        self.val_cubes = _load_scenes(data, "test")
         bands_range = data["bands_range"]
         if self.model.fixed_intervals_nm is not None:  # LIIF, FMNet: always their own bands
             bands_range = [len(self.model.fixed_intervals_nm)] * 2
