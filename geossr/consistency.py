@@ -18,7 +18,7 @@ import torch
 
 from geossr.data.degrade import downsampling_matrix, spatial_downsample, spectral_matrix
 from geossr.spectral.bands import Sensor
-from geossr.spectral.integration import DEFAULT_COVERAGE_TOLERANCE
+from geossr.spectral.integration import DEFAULT_COVERAGE_TOLERANCE, uncovered_fraction
 
 
 def input_response(output_sensor: Sensor, input_sensor: Sensor,
@@ -28,6 +28,13 @@ def input_response(output_sensor: Sensor, input_sensor: Sensor,
     ``tolerance``: the share of an input band's response allowed outside the output bands.
     """
     return spectral_matrix(output_sensor, input_sensor, tolerance).double()
+
+
+def covered_input_bands(output_sensor: Sensor, input_sensor: Sensor,
+                        tolerance: float = DEFAULT_COVERAGE_TOLERANCE) -> list[int]:
+    """Indices of the input bands whose response the output bands hold (all but ``tolerance`` of it):
+    the bands an output can be re-integrated to, and projected onto."""
+    return [i for i, share in enumerate(uncovered_fraction(output_sensor, input_sensor)) if share <= tolerance]
 
 
 def reintegrate(pred: torch.Tensor, response: torch.Tensor, low_size: tuple[int, int]) -> torch.Tensor:

@@ -5,7 +5,7 @@ import pytest
 import rasterio
 import torch
 
-from geossr.consistency import input_response, project_to_input, reintegrate
+from geossr.consistency import covered_input_bands, input_response, project_to_input, reintegrate
 from geossr.data import evaluation_pairs, load_dataset, target_sensor_from_intervals
 from geossr.models import build
 from geossr.scene.engine import upsample
@@ -17,6 +17,7 @@ from geossr.spectral.sensors import load_sensor
 IKONOS = "ikonos:blue,green,red,nir"
 # Covers the IKONOS responses (tabulated 350-1035 nm), so outputs can be re-integrated to IKONOS.
 WIDE = "grid:350:1050:35"
+PARTIAL = "grid:450:850:12"
 
 
 @pytest.fixture(scope="module")
@@ -78,14 +79,39 @@ def test_cli_consistency_on_a_held_out_scene(cave_example, tmp_path, run_geossr)
         assert result.returncode == 0, result.stderr
         with rasterio.open(tmp_path / f"{name}.tif") as out:
             scores[name] = psnr(np.clip(out.read(), 0, 1), reference)
-            assert out.tags()["GEOSSR_CONSISTENCY"] == ("none" if name == "plain" else "projected onto the input")
+            assert out.tags()["GEOSSR_CONSISTENCY"] == ("none" if name == "plain" else "projected onto the input bands red,green,blue")
     assert scores["consistent"] > scores["plain"], scores
 
 
-def test_cli_consistency_needs_bands_covering_the_input_sensor(rosis_example, tmp_path, run_geossr):
+def test_projection_onto_the_input_bands_the_output_holds(ikonos_scene):
+    # 450-850 nm holds IKONOS green and red but not all of blue (15 % outside) or NIR (14 %).
+    torch.manual_seed(0)
+    model = build("ssif", input_sensor=IKONOS, variant="RF-GS", pixel_dim=16,
+                  encoder={"name": "edsr-baseline", "width": 8, "blocks": 2}, pixel_hidden=[16])
+    target = load_sensor(PARTIAL)
+    assert covered_input_bands(target, load_sensor(IKONOS)) == [1, 2]
+    lr = torch.from_numpy(ikonos_scene.values).double()[None]
+    response = input_response(target, load_sensor(IKONOS).select(["green", "red"]))
+    errors = {}
+    for name, consistency in {"plain": False, "consistent": True}.items():
+        out = torch.from_numpy(upsample(ikonos_scene, 2.0, target, model, consistency=consistency).values).double()
+        errors[name] = (reintegrate(out[None], response, lr.shape[-2:]) - lr[:, 1:3]).abs().max()
+    assert errors["consistent"] < 0.1 * errors["plain"], errors
+
+
+def test_cli_consistency_names_the_input_bands_it_leaves_out(rosis_example, tmp_path, run_geossr):
     simulate(rosis_example, IKONOS, tmp_path / "ms.tif", scale=4)
-    result = run_geossr("upsample", "ms.tif", "-p", "2", "-s", "grid:450:850:12", "-o", "o.tif", "--consistency",
-                    cwd=tmp_path)
+    result = run_geossr("upsample", "ms.tif", "-p", "2", "-s", PARTIAL, "-o", "o.tif", "--consistency", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "input bands blue, nir reach beyond the output bands" in result.stderr
+    with rasterio.open(tmp_path / "o.tif") as out:
+        assert out.tags()["GEOSSR_CONSISTENCY"] == "projected onto the input bands green,red"
+
+
+def test_cli_consistency_needs_bands_holding_an_input_band(rosis_example, tmp_path, run_geossr):
+    simulate(rosis_example, IKONOS, tmp_path / "ms.tif", scale=4)
+    result = run_geossr("upsample", "ms.tif", "-p", "2", "-s", "grid:600:640:4", "-o", "o.tif", "--consistency",
+                        cwd=tmp_path)
     lines = result.stderr.strip().splitlines()
     assert result.returncode != 0 and len(lines) == 1 and "--consistency needs output bands" in lines[0], result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ms.tif"]

@@ -130,13 +130,14 @@ def render_tile(
     intervals: np.ndarray,
     device: str = "cpu",
     precision: str = "fp32",
-    consistency: tuple[np.ndarray, tuple[int, int, int, int]] | None = None,
+    consistency: tuple[np.ndarray, tuple[int, int, int, int], list[int]] | None = None,
 ) -> np.ndarray:
     """(C, tile rows, tile cols) float32 for output ``bounds``, from the input ``window``.
 
-    ``consistency`` is (response, footprint): the (input bands, C) matrix integrating the output
-    bands to the input sensor, and the input pixels (r0, r1, c0, c1) whose rendered output is
-    projected onto the input before the tile is cut out (see the module's docstring).
+    ``consistency`` is (response, footprint, bands): the (len(bands), C) matrix integrating the
+    output bands to the input bands ``bands`` (indices), and the input pixels (r0, r1, c0, c1) whose
+    rendered output is projected onto those bands before the tile is cut out (see the module's
+    docstring).
     """
     filled, invalid = fill_nodata(np.asarray(window, dtype=np.float32))
     r0, c0 = window_origin
@@ -162,8 +163,8 @@ def render_tile(
     return out
 
 
-def _project_tile(out, filled, window_origin, extended, geometry, response, footprint):
-    """Project the rendered output of the input ``footprint`` onto that input; returns it and its bounds."""
+def _project_tile(out, filled, window_origin, extended, geometry, response, footprint, bands):
+    """Project the rendered output of the input ``footprint`` onto that input's ``bands``; returns it and its bounds."""
     from geossr.consistency import project_to_input
 
     r0, c0 = window_origin
@@ -171,7 +172,7 @@ def _project_tile(out, filled, window_origin, extended, geometry, response, foot
     e0, e1, f0, f1 = extended
     k0, k1 = geometry.outputs_within(p0, p1, geometry.out_height)
     l0, l1 = geometry.outputs_within(q0, q1, geometry.out_width)
-    lr = torch.from_numpy(np.ascontiguousarray(filled[:, p0 - r0 : p1 - r0, q0 - c0 : q1 - c0]))[None]
+    lr = torch.from_numpy(np.ascontiguousarray(filled[bands, p0 - r0 : p1 - r0, q0 - c0 : q1 - c0]))[None]
     projected = project_to_input(out[None, :, k0 - e0 : k1 - e0, l0 - f0 : l1 - f0], lr, torch.from_numpy(response))
     return projected[0].clamp_(min=0), (k0, k1, l0, l1)
 
@@ -191,8 +192,9 @@ def upsample(
 
     The output has the bands of ``sensor`` (coordinates ``wavelength_nm`` and ``fwhm_nm``), and
     the input's CRS with its transform scaled by 1/``scale``. With ``consistency`` the output is
-    projected so that it re-integrates through the model's input sensor to the input (the bands
-    of ``sensor`` must cover that sensor's responses).
+    projected so that it re-integrates through the model's input sensor to the input, in every input
+    band whose response the bands of ``sensor`` hold (``geossr.consistency.covered_input_bands``;
+    at least one).
 
     Every output tile is one dask task reading only its input window, so the result can be
     streamed to disk (``geossr.scene.io.write_raster``) or computed on a dask cluster.
@@ -212,11 +214,15 @@ def upsample(
     render = dask.delayed(render_tile, pure=True)
     intervals = sensor.intervals_nm
     bands = len(sensor)
-    margin, response = 0, None
+    margin, response, covered = 0, None, []
     if consistency:
-        from geossr.consistency import input_response
+        from geossr.consistency import covered_input_bands, input_response
 
-        margin, response = CONSISTENCY_MARGIN, input_response(sensor, model.input_sensor).numpy()
+        covered = covered_input_bands(sensor, model.input_sensor)
+        if not covered:
+            raise ValueError(f"the bands of {sensor.name} hold none of the input bands' responses")
+        names = [model.input_sensor.band_names[i] for i in covered]
+        margin, response = CONSISTENCY_MARGIN, input_response(sensor, model.input_sensor.select(names)).numpy()
     tiles = output_tiles(geometry.out_height, geometry.out_width, tile)
     rows_of_blocks: dict[int, list] = {}
     for bounds in tiles:
@@ -224,7 +230,7 @@ def upsample(
         projection = None
         if consistency:
             _, footprint = input_window(geometry, bounds, 0, 0, margin)
-            projection = (response, footprint)
+            projection = (response, footprint, covered)
         task = render(model_node, source[:, r0:r1, c0:c1], (r0, c0), extended, bounds, geometry,
                       intervals, device, precision, projection)
         shape = (bands, bounds[1] - bounds[0], bounds[3] - bounds[2])

@@ -27,8 +27,8 @@ import rasterio
 
 from geossr import __version__
 from geossr.device import resolve_device
-from geossr.consistency import input_response
-from geossr.errors import CoverageError, GeossrError
+from geossr.consistency import covered_input_bands
+from geossr.errors import GeossrError
 from geossr.models import build
 from geossr.models.checkpoint import load_checkpoint
 from geossr.models.limits import check_band_range, check_input_reach, check_scale, usable_input_bands
@@ -178,18 +178,23 @@ def upsample_file(
                 data = data.isel(band=keep)
                 net.use_input_sensor(source.select([source.band_names[i] for i in keep]))
             check_input_reach(net.input_sensor, target.intervals_nm, weights_label)
+        projected_onto = []
+        if consistency:
+            projected_onto = [net.input_sensor.band_names[i] for i in covered_input_bands(target, net.input_sensor)]
+            left_out = [name for name in net.input_sensor.band_names if name not in projected_onto]
+            if not projected_onto:
+                raise GeossrError(f"--consistency needs output bands that hold at least one input band's response; "
+                                  f"{target.name} holds none of {net.input_sensor.name}'s")
+            if left_out:
+                warnings.warn(f"--consistency: input band{'s' if len(left_out) > 1 else ''} {', '.join(left_out)} "
+                              f"reach{'' if len(left_out) > 1 else 'es'} beyond the output bands {target.name}: "
+                              f"the output is projected onto {', '.join(projected_onto)} only")
     if net.fixed_intervals_nm is not None and (
         net.fixed_intervals_nm.shape != target.intervals_nm.shape
         or not np.allclose(net.fixed_intervals_nm, target.intervals_nm, atol=0.5)
     ):
         raise GeossrError(f"--model {net.name} produces only the {len(net.fixed_intervals_nm)} bands it was "
                           f"trained for, not {target.name}; use ssif for other band sets")
-    if consistency:
-        try:
-            input_response(target, net.input_sensor)
-        except CoverageError as exc:
-            raise GeossrError(f"--consistency needs output bands that cover the input sensor {net.input_sensor.name}: "
-                              f"{exc}") from None
     out = upsample(data * factor, scale, target, net.to(device), tile=tile, device=device, precision=precision,
                    consistency=consistency)
     numpy_dtype, nodata = DTYPES[dtype]
@@ -204,7 +209,7 @@ def upsample_file(
         "GEOSSR_SOURCE_SENSOR": source.name,
         "GEOSSR_INPUT_BANDS": ",".join(net.input_sensor.band_names),
         "GEOSSR_REQUEST": key,
-        "GEOSSR_CONSISTENCY": "projected onto the input" if consistency else "none",
+        "GEOSSR_CONSISTENCY": f"projected onto the input bands {','.join(projected_onto)}" if consistency else "none",
     }
     if dtype == "uint16":
         tags["REFLECTANCE_SCALE"] = f"{1 / UINT16_SCALE:g}"
