@@ -68,6 +68,8 @@ _DATA_FIELDS = {
     # shipped, random_share, random_bands, random_fwhm_nm, coverage_tolerance). Validation keeps
     # the model config's input_sensor.
     "input_sensors": ((dict, type(None)), None),
+    # Random quarter turns and mirrors of every crop (TrainingSampler's augment).
+    "augment": (bool, False),
     # Scene names (``load_dataset`` names: jasper, samson, rosis, …) instead of the dataset's own
     # split, e.g. to hold one scene out; the two lists must not share a scene.
     "train_scenes": ((list, type(None)), None),
@@ -100,7 +102,7 @@ def _check_fields(section: dict, schema: dict, where: str) -> dict:
         accepted = types if isinstance(types, tuple) else (types,)
         if float in accepted and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
-        if isinstance(value, bool) or not isinstance(value, accepted):
+        if (isinstance(value, bool) and bool not in accepted) or not isinstance(value, accepted):
             names = " or ".join(t.__name__ for t in accepted)
             raise ConfigError(f"{where}: field {key!r} must be {names}, got {type(value).__name__}")
         out[key] = value
@@ -231,7 +233,7 @@ class Trainer:
         self.samplers = [
             TrainingSampler(self.train_cubes, input_sensor, size, tuple(data["scale_range"]),
                             tuple(bands_range), data["batch_size"], seed=config.seed + i,
-                            spectral_range_nm=data["spectral_range_nm"])
+                            spectral_range_nm=data["spectral_range_nm"], augment=data["augment"])
             for i, size in enumerate(sizes)
         ]
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.train["lr"]) \

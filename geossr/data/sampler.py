@@ -37,6 +37,8 @@ class Crop:
     cube: int  # index into the sampler's cubes
     top: int
     left: int
+    turns: int = 0  # quarter turns, then
+    flip: bool = False  # a left-right mirror: the 8 orientations an overhead scene can be seen in
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,10 @@ class TrainingSampler:
     this batch's H, so mixing small and large cubes keeps the scale distribution intact (small
     cubes only serve the smaller scales). Cubes may have different sensors; each is integrated
     with its own response matrices.
+
+    ``augment``: every crop is also turned and mirrored at random (one of 8 orientations), as
+    LIIF's training wrappers do; an overhead scene has no up or left, and with one or two small
+    training scenes this is 8x the views.
     """
 
     def __init__(
@@ -138,6 +144,7 @@ class TrainingSampler:
         batch_size: int = 4,
         seed: int = 0,
         spectral_range_nm: tuple[float, float] | None = None,
+        augment: bool = False,
     ):
         if not cubes:
             raise GeossrError("no cubes to sample from")
@@ -157,6 +164,7 @@ class TrainingSampler:
         self.bands_range = (int(bands_range[0]), int(bands_range[1]))
         self.batch_size = int(batch_size)
         self.seed = int(seed)
+        self.augment = bool(augment)
         self.spectral_range_nm = _spectral_range(self.cubes, spectral_range_nm)
         self._sides = [min(cube.data.shape[1:]) for cube in self.cubes]
         if max(self._sides) < self.lr_size:
@@ -177,7 +185,9 @@ class TrainingSampler:
         for _ in range(self.batch_size):
             cube = fitting[int(rng.integers(len(fitting)))]
             _, height, width = self.cubes[cube].data.shape
-            crops.append(Crop(cube, int(rng.integers(height - size + 1)), int(rng.integers(width - size + 1))))
+            top, left = int(rng.integers(height - size + 1)), int(rng.integers(width - size + 1))
+            orientation = (int(rng.integers(4)), bool(rng.integers(2))) if self.augment else (0, False)
+            crops.append(Crop(cube, top, left, *orientation))
         return BatchPlan(index, size, bands, tuple(crops))
 
     def batch(self, index: int) -> dict:
@@ -193,6 +203,9 @@ class TrainingSampler:
         hr, lr = [], []
         for crop in plan.crops:
             pixels = self._pixels[crop.cube][:, crop.top : crop.top + size, crop.left : crop.left + size]
+            pixels = torch.rot90(pixels, crop.turns, dims=(1, 2))
+            if crop.flip:
+                pixels = pixels.flip(2)
             hr.append(torch.tensordot(target_matrices[crop.cube], pixels, dims=1))
             lr.append(torch.tensordot(input_matrices[crop.cube], pixels, dims=1))
         batch = {
