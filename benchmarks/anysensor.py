@@ -93,7 +93,7 @@ def fold_models(data: Path, folds_dir: Path, held_out: str, spectral_range_nm: l
     for key, path in SHIPPED_CONFIGS.items():
         raw = yaml.safe_load(path.read_text())
         raw["name"] = f"{raw['name']}_without_{held_out}"
-        raw["data"] |= {"root": str(data), "train_scenes": FOLDS[held_out], "validation_scenes": [held_out],
+        raw["data"] |= {"root": str(data.resolve()), "train_scenes": FOLDS[held_out], "validation_scenes": [held_out],
                         "spectral_range_nm": spectral_range_nm}
         trainer = Trainer(TrainConfig.from_dict(raw, where=f"{path.name} without {held_out}"), folds_dir / raw["name"])
         steps = trainer.config.train["steps"]
