@@ -2,15 +2,19 @@
 
     python benchmarks/anysensor.py --data ../shared/data --out benchmarks/results/anysensor
 
-Part 1, held-out hyperspectral scene (the real ROSIS crop abu-beach-4, never trained on): for each
+Part 1, held-out hyperspectral scenes: the real ROSIS crop abu-beach-4 (never trained on) with the
+shipped models, and leave-one-scene-out over the two airborne scenes the shipped models train on —
+Jasper Ridge scored with models trained on SAMSON alone and vice versa (the shipped configs with
+that one scene; trained into --folds on the first run, about 45 min on 2 CPU cores). For each
 input sensor — IKONOS B/G/R/NIR, Sentinel-2 B02/B03/B04/B08, Nikon D700 (all three seen in
 training) and Landsat 8 OLI B2-B5 (left out of training) — the input is simulated from the cube
 through the sensor's response and downsampled p times; the target is the cube in 102 contiguous
-bands over its 430-860 nm. Scored: the shipped any-sensor model, the shipped IKONOS model (same
-scenes, architecture and 4000-step budget; on its own sensor, and — as one would use it without
-an any-sensor model — on the blue/green/red/NIR of Sentinel-2 and Landsat 8) and bicubic + linear
-spectral interpolation, at p = 2 and 4: PSNR / SSIM / SAM; also the any-sensor output projected
-onto the input (geossr.consistency.project_to_input, what `--consistency` does).
+bands (ROSIS: over its 430-860 nm; Jasper Ridge and SAMSON: over the trained range). Scored: the
+any-sensor model, the IKONOS model of the same scenes, architecture and 4000-step budget (on its
+own sensor, and — as one would use it without an any-sensor model — on the blue/green/red/NIR of
+Sentinel-2 and Landsat 8) and bicubic + linear spectral interpolation, at p = 2 and 4: PSNR /
+SSIM / SAM; also the any-sensor output projected onto the input
+(geossr.consistency.project_to_input, what `--consistency` does).
 
 ROSIS stops at 860 nm while the Sentinel-2 B08 and Landsat 8 B5 responses reach further (27 % and
 65 % of their response beyond 860 nm): those two bands are simulated from the part of their
