@@ -70,6 +70,8 @@ _DATA_FIELDS = {
     "input_sensors": ((dict, type(None)), None),
     # Random quarter turns and mirrors of every crop (TrainingSampler's augment).
     "augment": (bool, False),
+    # [min, max]: a random brightness gain per crop, log-uniform (TrainingSampler's gain_range).
+    "gain_range": ((list, type(None)), None),
     # Scene names (``load_dataset`` names: jasper, samson, rosis, …) instead of the dataset's own
     # split, e.g. to hold one scene out; the two lists must not share a scene.
     "train_scenes": ((list, type(None)), None),
@@ -129,7 +131,7 @@ class TrainConfig:
             raise ConfigError(f"{where}: field 'model.name' is missing")
         data = _check_fields(top["data"], _DATA_FIELDS, f"{where}: data")
         train = _check_fields(top["train"], _TRAIN_FIELDS, f"{where}: train")
-        for key in ("scale_range", "bands_range", "spectral_range_nm"):
+        for key in ("scale_range", "bands_range", "spectral_range_nm", "gain_range"):
             value = data[key]
             if value is not None and (len(value) != 2 or not all(isinstance(v, (int, float)) for v in value)):
                 raise ConfigError(f"{where}: data field {key!r} must be [min, max]")
@@ -233,7 +235,8 @@ class Trainer:
         self.samplers = [
             TrainingSampler(self.train_cubes, input_sensor, size, tuple(data["scale_range"]),
                             tuple(bands_range), data["batch_size"], seed=config.seed + i,
-                            spectral_range_nm=data["spectral_range_nm"], augment=data["augment"])
+                            spectral_range_nm=data["spectral_range_nm"], augment=data["augment"],
+                            gain_range=data["gain_range"])
             for i, size in enumerate(sizes)
         ]
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.train["lr"]) \

@@ -246,9 +246,9 @@ def test_lr_is_the_simulated_crop_downsampled_by_the_scene_code(cave_pair):
         assert np.abs(batch["lr"][item].numpy() - expected).max() < 1e-5
 
 
-def test_augmented_crops_are_turned_and_mirrored_views_of_the_scene(cave_pair):
-    draws = sampler(cave_pair, seed=5, scale_range=(2.5, 2.5), batch_size=8, augment=True)
-    orientations = set()
+def test_augmented_crops_are_turned_mirrored_and_scaled_views_of_the_scene(cave_pair):
+    draws = sampler(cave_pair, seed=5, scale_range=(2.5, 2.5), batch_size=8, augment=True, gain_range=(0.5, 2.0))
+    orientations, gains = set(), []
     for index in range(4):
         plan, batch = draws.plan(index), draws.batch(index)
         for item, crop_spec in enumerate(plan.crops):
@@ -256,12 +256,14 @@ def test_augmented_crops_are_turned_and_mirrored_views_of_the_scene(cave_pair):
             crop = cube.data[:, crop_spec.top : crop_spec.top + 40, crop_spec.left : crop_spec.left + 40]
             # np.rot90 turns counter-clockwise as torch.rot90 does; the mirror swaps left and right.
             view = np.rot90(crop, crop_spec.turns, axes=(1, 2))
-            view = view[:, :, ::-1] if crop_spec.flip else view
+            view = crop_spec.gain * (view[:, :, ::-1] if crop_spec.flip else view)
             simulated = np.tensordot(response_matrix(cube.sensor, load_sensor("nikon_d700")), view, axes=1)
-            expected = downsample(xr.DataArray(simulated.copy(), dims=("band", "y", "x")).rio.write_transform(), 2.5)
+            expected = downsample(xr.DataArray(simulated, dims=("band", "y", "x")).rio.write_transform(), 2.5)
             assert np.abs(batch["lr"][item].numpy() - expected.values).max() < 1e-5
             orientations.add((crop_spec.turns, crop_spec.flip))
+            gains.append(crop_spec.gain)
     assert len(orientations) == 8
+    assert 0.5 <= min(gains) < 0.8 and 1.4 < max(gains) <= 2.0
 
 
 def test_mixed_sensors_and_sizes(cave_pair, jasper):

@@ -85,6 +85,8 @@ def test_resume_continues_exactly(shared_data, tmp_path):
         (lambda c: c["data"].update(scale_range=[0.5, 2]), "scale_range"),
         (lambda c: c["train"].update(epochs=3), "unknown field 'epochs'"),
         (lambda c: c["data"].update(train_scenes=[]), "train_scenes.*non-empty list"),
+        (lambda c: c["data"].update(gain_range=[0.5]), "gain_range.*\\[min, max\\]"),
+        (lambda c: c["data"].update(augment="yes"), "field 'augment' must be bool"),
         (lambda c: c["data"].update(train_scenes=["samson", "jasper"], validation_scenes=["jasper"]),
          "scene 'jasper' is in both"),
     ],

@@ -39,6 +39,7 @@ class Crop:
     left: int
     turns: int = 0  # quarter turns, then
     flip: bool = False  # a left-right mirror: the 8 orientations an overhead scene can be seen in
+    gain: float = 1.0  # brightness factor on the whole crop
 
 
 @dataclass(frozen=True)
@@ -131,7 +132,10 @@ class TrainingSampler:
 
     ``augment``: every crop is also turned and mirrored at random (one of 8 orientations), as
     LIIF's training wrappers do; an overhead scene has no up or left, and with one or two small
-    training scenes this is 8x the views.
+    training scenes this is 8x the views. ``gain_range``: every crop is also scaled by a gain drawn
+    log-uniformly from it, for scenes whose brightness scale is arbitrary (the airborne cubes here
+    are each divided by their own maximum: median values 0.04-0.16) while the input a model meets
+    is another scale again (surface reflectance).
     """
 
     def __init__(
@@ -145,6 +149,7 @@ class TrainingSampler:
         seed: int = 0,
         spectral_range_nm: tuple[float, float] | None = None,
         augment: bool = False,
+        gain_range: tuple[float, float] | None = None,
     ):
         if not cubes:
             raise GeossrError("no cubes to sample from")
@@ -165,6 +170,9 @@ class TrainingSampler:
         self.batch_size = int(batch_size)
         self.seed = int(seed)
         self.augment = bool(augment)
+        if gain_range is not None and not 0 < gain_range[0] <= gain_range[1]:
+            raise GeossrError(f"gain_range must satisfy 0 < min <= max, got {gain_range}")
+        self.gain_range = None if gain_range is None else (float(gain_range[0]), float(gain_range[1]))
         self.spectral_range_nm = _spectral_range(self.cubes, spectral_range_nm)
         self._sides = [min(cube.data.shape[1:]) for cube in self.cubes]
         if max(self._sides) < self.lr_size:
@@ -187,7 +195,8 @@ class TrainingSampler:
             _, height, width = self.cubes[cube].data.shape
             top, left = int(rng.integers(height - size + 1)), int(rng.integers(width - size + 1))
             orientation = (int(rng.integers(4)), bool(rng.integers(2))) if self.augment else (0, False)
-            crops.append(Crop(cube, top, left, *orientation))
+            gain = math.exp(rng.uniform(*np.log(self.gain_range))) if self.gain_range else 1.0
+            crops.append(Crop(cube, top, left, *orientation, gain))
         return BatchPlan(index, size, bands, tuple(crops))
 
     def batch(self, index: int) -> dict:
@@ -206,6 +215,8 @@ class TrainingSampler:
             pixels = torch.rot90(pixels, crop.turns, dims=(1, 2))
             if crop.flip:
                 pixels = pixels.flip(2)
+            if crop.gain != 1.0:
+                pixels = pixels * crop.gain
             hr.append(torch.tensordot(target_matrices[crop.cube], pixels, dims=1))
             lr.append(torch.tensordot(input_matrices[crop.cube], pixels, dims=1))
         batch = {
