@@ -70,7 +70,8 @@ def upsample(
     dtype: str = typer.Option("float32", "--dtype", help="float32 (NaN nodata) or uint16 (x10000, 65535 nodata)."),
     precision: str = typer.Option("fp32", "--precision", help="fp32, bf16 or fp16 inference."),
     consistency: bool = typer.Option(
-        False, "--consistency", help="Project the output so it re-integrates to the input through the input sensor."
+        False, "--consistency",
+        help="Project the output so it re-integrates to the input, in every input band the output bands hold.",
     ),
     cog: bool = typer.Option(False, "--cog", help="Write a Cloud-Optimized GeoTIFF."),
     co: list[str] = typer.Option(None, "--co", help="GDAL creation option KEY=VALUE (repeatable)."),
