@@ -212,7 +212,8 @@ class TrainingSampler:
         hr, lr = [], []
         for crop in plan.crops:
             pixels = self._pixels[crop.cube][:, crop.top : crop.top + size, crop.left : crop.left + size]
-            pixels = torch.rot90(pixels, crop.turns, dims=(1, 2))
+            if crop.turns:
+                pixels = torch.rot90(pixels, crop.turns, dims=(1, 2))
             if crop.flip:
                 pixels = pixels.flip(2)
             if crop.gain != 1.0:
