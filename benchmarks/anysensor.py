@@ -85,6 +85,9 @@ SHIPPED_CONFIGS = {"ssif-any": REPO / "configs/ssif_anysensor_default.yaml",
 # Leave one scene out: the shipped models train on both airborne scenes and are scored on the ROSIS crop;
 # these folds hold out one airborne scene each and train on the other, same configs otherwise.
 FOLDS = {"jasper": ["samson"], "samson": ["jasper"]}
+# Row labels of the IKONOS model, on its own sensor and fed another sensor's blue/green/red/NIR.
+IKONOS_SPECIFIC = "ssif (IKONOS-specific)"
+IKONOS_MISMATCHED = "ssif (IKONOS weights, mismatched sensor)"
 # Consistency measured against an input band needs the output bands to hold most of its response.
 CONSISTENCY_TOLERANCE = 0.15
 
@@ -122,10 +125,10 @@ def held_out_rows(cubes: list, any_model, ikonos_model, spectral_range_nm=None) 
         sensor = load_sensor(spec)
         models = {"ssif-any": any_model.use_input_sensor(sensor), "bicubic": build("bicubic", input_sensor=sensor)}
         if label == "IKONOS":
-            models["ssif (IKONOS-specific)"] = ikonos_model
+            models[IKONOS_SPECIFIC] = ikonos_model
         elif len(sensor) == 4:
             # What one would do without ssif-any: feed this sensor's blue/green/red/NIR to the IKONOS model.
-            models["ssif (IKONOS weights, mismatched sensor)"] = ikonos_model
+            models[IKONOS_MISMATCHED] = ikonos_model
         outside = uncovered_fraction(cubes[0].sensor, sensor)
         for scale in SCALES:
             for pair in evaluation_pairs(cubes, sensor, scale, BANDS, spectral_range_nm,
@@ -252,9 +255,9 @@ def targets_table(rows: list[dict]) -> str:
     lines = ["| scene | p | IKONOS: ssif-any - IKONOS-specific (dB) | Landsat 8: ssif-any - best baseline (dB) "
              "| best baseline on Landsat 8 |", "|---|---|---|---|---|"]
     for scene, scale in dict.fromkeys((r["scene"], r["scale"]) for r in rows):
-        own = psnr_of[scene, "IKONOS", "ssif-any", scale] - psnr_of[scene, "IKONOS", "ssif (IKONOS-specific)", scale]
+        own = psnr_of[scene, "IKONOS", "ssif-any", scale] - psnr_of[scene, "IKONOS", IKONOS_SPECIFIC, scale]
         baselines = {m: psnr_of[scene, "Landsat 8", m, scale]
-                     for m in ("bicubic", "ssif (IKONOS weights, mismatched sensor)")}
+                     for m in ("bicubic", IKONOS_MISMATCHED)}
         best = max(baselines, key=baselines.get)
         lines.append(f"| {scene} | {scale:g} | {own:+.2f} | "
                      f"{psnr_of[scene, 'Landsat 8', 'ssif-any', scale] - baselines[best]:+.2f} | {best} |")
