@@ -72,8 +72,10 @@ _DATA_FIELDS = {
     "augment": (bool, False),
     # [min, max]: a random brightness gain per crop, log-uniform (TrainingSampler's gain_range).
     "gain_range": ((list, type(None)), None),
-    # Scene names (``load_dataset`` names: jasper, samson, rosis, …) instead of the dataset's own
-    # split, e.g. to hold one scene out; the two lists must not share a scene.
+    # Scene names (``load_dataset`` names: jasper, samson, rosis, …; ``cave:train`` for a data set's
+    # split) instead of the dataset's own split, e.g. to hold one scene out; the two lists must not
+    # share a scene. train_scenes may be a list of groups (lists of names) whose spectral ranges
+    # differ: each batch draws one group (TrainingSampler's groups).
     "train_scenes": ((list, type(None)), None),
     "validation_scenes": ((list, type(None)), None),
 }
@@ -138,9 +140,13 @@ class TrainConfig:
         if not 1 <= data["scale_range"][0] <= data["scale_range"][1]:
             raise ConfigError(f"{where}: data field 'scale_range' must satisfy 1 <= min <= max")
         for key in ("train_scenes", "validation_scenes"):
-            if data[key] is not None and (not data[key] or not all(isinstance(v, str) for v in data[key])):
-                raise ConfigError(f"{where}: data field {key!r} must be a non-empty list of scene names")
-        shared = set(data["train_scenes"] or ()) & set(data["validation_scenes"] or ())
+            names = data[key]
+            if key == "train_scenes" and names and all(isinstance(v, list) for v in names):
+                names = [name for group in names for name in (group or [None])]
+            if names is not None and (not names or not all(isinstance(v, str) for v in names)):
+                raise ConfigError(f"{where}: data field {key!r} must be a non-empty list of scene names"
+                                  + (" or of non-empty lists of them" if key == "train_scenes" else ""))
+        shared = set(_scene_names(data["train_scenes"])) & set(data["validation_scenes"] or ())
         if shared:
             raise ConfigError(f"{where}: scene {sorted(shared)[0]!r} is in both train_scenes and validation_scenes")
         return cls(top["name"], top["seed"], dict(top["model"]), data, train, limits=top["limits"], raw=document)
@@ -188,13 +194,30 @@ def training_loss(model: SuperResolver, batch: dict, sample_q: int) -> torch.Ten
     return torch.nn.functional.l1_loss(pred, hr)
 
 
-def _load_scenes(data: dict, split: str) -> list:
+def _scene_names(scenes: list | None) -> list[str]:
+    """train_scenes' names, flat, whether given as one list or as groups."""
+    return [name for item in scenes or () for name in (item if isinstance(item, list) else [item])]
+
+
+def _load_scenes(data: dict, split: str) -> tuple[list, list[list[int]] | None]:
+    """The cubes for ``split`` and, when train_scenes gives groups, each group's cube indices."""
     from geossr.data import load_dataset
+
+    def load(name: str) -> list:
+        dataset, _, scene_split = name.partition(":")  # cave:train -> the CAVE training split
+        return load_dataset(dataset, data["root"], scene_split or "all")
 
     names = data["train_scenes" if split == "train" else "validation_scenes"]
     if names is None:
-        return load_dataset(data["dataset"], data["root"], split)
-    return [cube for name in names for cube in load_dataset(name, data["root"])]
+        return load_dataset(data["dataset"], data["root"], split), None
+    if not all(isinstance(item, list) for item in names):
+        return [cube for name in names for cube in load(name)], None
+    cubes, groups = [], []
+    for group in names:
+        group_cubes = [cube for name in group for cube in load(name)]
+        groups.append(list(range(len(cubes), len(cubes) + len(group_cubes))))
+        cubes += group_cubes
+    return cubes, groups
 
 
 def _sensor_draw(fields: dict):
@@ -226,8 +249,8 @@ class Trainer:
                 raise ConfigError(f"data field 'input_sensors' needs a band-agnostic model (ssif-any), "
                                   f"not {config.model['name']!r}")
             input_sensor = _sensor_draw(data["input_sensors"])
-        self.train_cubes = _load_scenes(data, "train")
-        self.val_cubes = _load_scenes(data, "test")
+        self.train_cubes, groups = _load_scenes(data, "train")
+        self.val_cubes, _ = _load_scenes(data, "test")
         bands_range = data["bands_range"]
         if self.model.fixed_intervals_nm is not None:  # LIIF, FMNet: always their own bands
             bands_range = [len(self.model.fixed_intervals_nm)] * 2
@@ -236,7 +259,7 @@ class Trainer:
             TrainingSampler(self.train_cubes, input_sensor, size, tuple(data["scale_range"]),
                             tuple(bands_range), data["batch_size"], seed=config.seed + i,
                             spectral_range_nm=data["spectral_range_nm"], augment=data["augment"],
-                            gain_range=data["gain_range"])
+                            gain_range=data["gain_range"], groups=groups)
             for i, size in enumerate(sizes)
         ]
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.train["lr"]) \
@@ -330,6 +353,8 @@ class Trainer:
                 "data": data,
                 "train": self.config.train,
                 "spectral_range_nm": list(self.samplers[0].spectral_range_nm),
+                "scene_groups": [{"scenes": [self.train_cubes[i].name for i in group], "spectral_range_nm": list(lo_hi)}
+                                 for group, lo_hi in zip(self.samplers[0].groups, self.samplers[0].group_ranges)],
                 "scale_range": data["scale_range"],
                 "device": str(self.device),
                 "hardware": f"{platform.machine()} {platform.processor() or ''} torch {torch.__version__}".strip(),

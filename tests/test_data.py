@@ -24,7 +24,7 @@ from geossr.data import (
 )
 from geossr.errors import GeossrError
 from geossr.scene.resample import downsample
-from geossr.spectral.integration import response_matrix
+from geossr.spectral.integration import response_matrix, uncovered_fraction
 from geossr.spectral.sensors import load_sensor
 
 S2_10M = "geotiff/s2_l2a_bigearthnet_T29UPU_20180421/S2B_MSIL2A_20180421T114349_41_4_10m.tif"
@@ -281,6 +281,38 @@ def test_mixed_sensors_and_sizes(cave_pair, jasper):
         batch = draws.batch(index)
         assert batch["hr"].shape[-1] == plan.size <= 192
     assert used_jasper and too_large_for_jasper
+
+
+def test_scene_groups_keep_their_own_spectral_ranges(cave_pair, jasper):
+    from geossr.data.sampler import InputSensorDraw
+
+    draw = InputSensorDraw(["ikonos:blue,green,red,nir", "sentinel2_msi:B02,B03,B04,B08"], random_share=0.3)
+    draws = TrainingSampler([cave_pair[0], jasper, cave_pair[1]], draw, lr_size=16, scale_range=(1, 3),
+                            bands_range=(4, 12), batch_size=3, seed=2, spectral_range_nm=(400, 890),
+                            groups=[[1], [0, 2]])
+    jasper_lo = 380 + 3 * 2120 / 223 - 1060 / 223  # Jasper's first band edge, above 400 nm
+    assert draws.group_ranges == [(pytest.approx(jasper_lo), 890), (400, 705)]
+    assert draws.spectral_range_nm == (400, 890)
+    seen = {0: set(), 1: set()}
+    for index in range(24):
+        plan, batch = draws.plan(index), draws.batch(index)
+        lo, hi = draws.group_ranges[plan.group]
+        assert {crop.cube for crop in plan.crops} <= set(draws.groups[plan.group])
+        assert batch["intervals"][0, 0] == pytest.approx(lo) and batch["intervals"][-1, 1] == pytest.approx(hi)
+        sensor = batch["input_sensor"]
+        # the group's scenes cover every input band: over CAVE, IKONOS and Sentinel-2 lose their NIR band
+        for cube in plan.crops:
+            assert uncovered_fraction(draws.cubes[cube.cube].sensor, sensor).max() <= draw.coverage_tolerance
+        seen[plan.group].add(sensor.name)
+        assert batch["lr"].shape[1] == len(sensor) and batch["hr"].shape[1] == plan.bands
+    assert {"ikonos:blue,green,red", "sentinel2_msi:B02,B03,B04"} <= seen[1]
+    assert {"ikonos:blue,green,red,nir", "sentinel2_msi:B02,B03,B04,B08"} <= seen[0]
+    # one group is the plain sampler: same draws as without groups
+    plain = TrainingSampler(cave_pair, "nikon_d700", lr_size=16, seed=4)
+    grouped = TrainingSampler(cave_pair, "nikon_d700", lr_size=16, seed=4, groups=[[0, 1]])
+    assert plain.plan(3) == grouped.plan(3)
+    with pytest.raises(GeossrError, match="every cube index exactly once"):
+        TrainingSampler(cave_pair, "nikon_d700", lr_size=16, groups=[[0]])
 
 
 def test_evaluation_pairs_are_centre_crops_at_the_scale(cave_pair):

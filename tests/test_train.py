@@ -89,6 +89,9 @@ def test_resume_continues_exactly(shared_data, tmp_path):
         (lambda c: c["data"].update(augment="yes"), "field 'augment' must be bool"),
         (lambda c: c["data"].update(train_scenes=["samson", "jasper"], validation_scenes=["jasper"]),
          "scene 'jasper' is in both"),
+        (lambda c: c["data"].update(train_scenes=[["samson"], []]), "train_scenes.*non-empty lists"),
+        (lambda c: c["data"].update(train_scenes=[["samson"], ["jasper"]], validation_scenes=["jasper"]),
+         "scene 'jasper' is in both"),
     ],
 )
 def test_bad_configs_name_the_field(shared_data, change, message):
@@ -110,6 +113,22 @@ def test_scene_lists_replace_the_dataset_split(shared_data, tmp_path):
     card = trainer.run()
     assert card["training"]["train_scenes"] == ["samson"] and card["training"]["validation_scenes"] == ["jasper_ridge"]
     assert card["metrics"]["val_psnr"] > 10  # a real PSNR on the held-out scene, not NaN
+
+
+def test_scene_groups_train_each_over_its_own_range(shared_data, tmp_path):
+    # SAMSON (400-890 nm) and CAVE's test split (400-700 nm) in one run, each group over its own range.
+    document = tiny_config(shared_data, validation_bands=6)
+    document["data"].update(train_scenes=[["samson"], ["cave:test"]], validation_scenes=["jasper"],
+                            spectral_range_nm=[410.0, 880.0])
+    trainer = Trainer(TrainConfig.from_dict(document), tmp_path / "run", device="cpu")
+    assert [c.name for c in trainer.train_cubes] == ["samson", "fake_and_real_peppers", "pompoms", "real_and_fake_apples"]
+    card = trainer.run()
+    assert card["training"]["scene_groups"] == [
+        {"scenes": ["samson"], "spectral_range_nm": [410.0, 880.0]},
+        {"scenes": ["fake_and_real_peppers", "pompoms", "real_and_fake_apples"], "spectral_range_nm": [410.0, 705.0]},
+    ]
+    assert card["training"]["spectral_range_nm"] == [410.0, 880.0]
+    assert card["metrics"]["val_psnr"] > 10
 
 
 def geossr(*args, cwd):

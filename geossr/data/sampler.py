@@ -19,7 +19,7 @@ model (``ssif-any``) learns to read any sensor.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -28,7 +28,7 @@ from geossr.data.cubes import HyperspectralCube
 from geossr.data.degrade import contiguous_intervals, spatial_downsample, spectral_matrix, target_sensor_from_intervals
 from geossr.errors import GeossrError
 from geossr.spectral.bands import Band, Sensor
-from geossr.spectral.integration import DEFAULT_COVERAGE_TOLERANCE, source_coverage_nm
+from geossr.spectral.integration import DEFAULT_COVERAGE_TOLERANCE, source_coverage_nm, uncovered_fraction
 from geossr.spectral.sensors import load_sensor
 
 
@@ -50,6 +50,7 @@ class BatchPlan:
     size: int
     bands: int
     crops: tuple[Crop, ...]
+    group: int = 0  # index into the sampler's scene groups
 
 
 def common_coverage_nm(cubes: list[HyperspectralCube]) -> tuple[float, float]:
@@ -72,6 +73,18 @@ def _spectral_range(cubes, spectral_range_nm) -> tuple[float, float]:
             f"spectral range {lo:g}-{hi:g} nm is not inside the cubes' common coverage "
             f"{common[0]:.1f}-{common[1]:.1f} nm"
         )
+    return lo, hi
+
+
+def _group_range(cubes, spectral_range_nm) -> tuple[float, float]:
+    """A scene group's range when groups differ: its common coverage, clipped to ``spectral_range_nm``."""
+    lo, hi = common_coverage_nm(cubes)
+    if spectral_range_nm is not None:
+        lo, hi = max(lo, float(spectral_range_nm[0])), min(hi, float(spectral_range_nm[1]))
+    if not lo < hi:
+        names = ", ".join(cube.name for cube in cubes)
+        raise GeossrError(f"scene group [{names}] covers nothing of the spectral range "
+                          f"{spectral_range_nm[0]:g}-{spectral_range_nm[1]:g} nm")
     return lo, hi
 
 
@@ -103,9 +116,25 @@ class InputSensorDraw:
         self.random_fwhm_nm = (float(random_fwhm_nm[0]), float(random_fwhm_nm[1]))
         self.coverage_tolerance = float(coverage_tolerance)
 
-    def draw(self, rng: np.random.Generator, range_nm: tuple[float, float]) -> Sensor:
-        if rng.uniform() >= self.random_share:
-            return self.shipped[int(rng.integers(len(self.shipped)))]
+    def covered_shipped(self, cubes: list[HyperspectralCube]) -> list[Sensor]:
+        """The shipped sensors as ``cubes`` can simulate them: each keeps the bands every cube covers
+        (within ``coverage_tolerance``; IKONOS over 400-700 nm scenes is its blue, green and red),
+        and is dropped when fewer than 2 remain."""
+        covered = []
+        for sensor in self.shipped:
+            outside = np.max([uncovered_fraction(cube.sensor, sensor) for cube in cubes], axis=0)
+            names = [band.name for band, share in zip(sensor.bands, outside) if share <= self.coverage_tolerance]
+            if len(names) == len(sensor):
+                covered.append(sensor)
+            elif len(names) >= 2:  # named as the file's sensor with these bands: ikonos:blue,green,red
+                covered.append(replace(sensor.select(names), name=f"{sensor.name.split(':')[0]}:{','.join(names)}"))
+        return covered
+
+    def draw(self, rng: np.random.Generator, range_nm: tuple[float, float], shipped: list[Sensor] | None = None) -> Sensor:
+        """A shipped sensor (from ``shipped``, default all; none given: always random) or a random one."""
+        shipped = self.shipped if shipped is None else shipped
+        if rng.uniform() >= self.random_share and shipped:
+            return shipped[int(rng.integers(len(shipped)))]
         lo, hi = range_nm
         count = int(rng.integers(self.random_bands[0], self.random_bands[1] + 1))
         bands = []
@@ -136,6 +165,14 @@ class TrainingSampler:
     log-uniformly from it, for scenes whose brightness scale is arbitrary (the airborne cubes here
     are each divided by their own maximum: median values 0.04-0.16) while the input a model meets
     is another scale again (surface reflectance).
+
+    ``groups``: lists of cube indices (default: one group of all cubes). Each batch draws a group
+    (uniformly) and takes its crops from that group's cubes, its target bands over that group's
+    range and, with a sensor draw, an input sensor the group covers. With one group the range is
+    the cubes' common coverage (or ``spectral_range_nm``, which must lie inside it); with several,
+    each group's is its own cubes' common coverage clipped to ``spectral_range_nm``. So scenes of
+    different ranges train one model without cutting every scene down to the shared part (CAVE's
+    400-700 nm beside the airborne 400-890 nm). ``spectral_range_nm`` is then the groups' hull.
     """
 
     def __init__(
@@ -150,6 +187,7 @@ class TrainingSampler:
         spectral_range_nm: tuple[float, float] | None = None,
         augment: bool = False,
         gain_range: tuple[float, float] | None = None,
+        groups: list[list[int]] | None = None,
     ):
         if not cubes:
             raise GeossrError("no cubes to sample from")
@@ -173,13 +211,25 @@ class TrainingSampler:
         if gain_range is not None and not 0 < gain_range[0] <= gain_range[1]:
             raise GeossrError(f"gain_range must satisfy 0 < min <= max, got {gain_range}")
         self.gain_range = None if gain_range is None else (float(gain_range[0]), float(gain_range[1]))
-        self.spectral_range_nm = _spectral_range(self.cubes, spectral_range_nm)
+        self.groups = [list(range(len(self.cubes)))] if groups is None else [[int(i) for i in g] for g in groups]
+        members = sorted(i for group in self.groups for i in group)
+        if members != list(range(len(self.cubes))) or not all(self.groups):
+            raise GeossrError("groups must be non-empty and hold every cube index exactly once")
+        if len(self.groups) == 1:
+            self.group_ranges = [_spectral_range(self.cubes, spectral_range_nm)]
+        else:
+            self.group_ranges = [_group_range([self.cubes[i] for i in g], spectral_range_nm) for g in self.groups]
+        self.spectral_range_nm = (min(lo for lo, _ in self.group_ranges), max(hi for _, hi in self.group_ranges))
         self._sides = [min(cube.data.shape[1:]) for cube in self.cubes]
-        if max(self._sides) < self.lr_size:
-            raise GeossrError(f"every cube is smaller than lr_size {self.lr_size}")
+        for group in self.groups:
+            if max(self._sides[i] for i in group) < self.lr_size:
+                names = ", ".join(self.cubes[i].name for i in group)
+                raise GeossrError(f"every cube of [{names}] is smaller than lr_size {self.lr_size}")
         self._pixels = [torch.from_numpy(cube.data) for cube in self.cubes]
-        self._input_matrices = None if self.sensor_draw else self._matrices_for(self.input_sensor)
-        self._targets: dict[int, tuple[torch.Tensor, list[torch.Tensor]]] = {}
+        self._input_matrices = None if self.sensor_draw else self._matrices_for(self.input_sensor, members)
+        self._group_shipped = None if self.sensor_draw is None or len(self.groups) == 1 else [
+            self.sensor_draw.covered_shipped([self.cubes[i] for i in group]) for group in self.groups]
+        self._targets: dict[tuple[int, int], tuple[torch.Tensor, dict[int, torch.Tensor]]] = {}
         self._next_index = 0
 
     def plan(self, index: int) -> BatchPlan:
@@ -187,8 +237,10 @@ class TrainingSampler:
         rng = np.random.default_rng([self.seed, index])
         scale = rng.uniform(*self.scale_range)
         bands = int(rng.integers(self.bands_range[0], self.bands_range[1] + 1))
-        size = min(max(round(self.lr_size * scale), self.lr_size), max(self._sides))
-        fitting = [i for i, side in enumerate(self._sides) if side >= size]
+        group = int(rng.integers(len(self.groups))) if len(self.groups) > 1 else 0  # one group: no draw
+        members = self.groups[group]
+        size = min(max(round(self.lr_size * scale), self.lr_size), max(self._sides[i] for i in members))
+        fitting = [i for i in members if self._sides[i] >= size]
         crops = []
         for _ in range(self.batch_size):
             cube = fitting[int(rng.integers(len(fitting)))]
@@ -197,17 +249,19 @@ class TrainingSampler:
             orientation = (int(rng.integers(4)), bool(rng.integers(2))) if self.augment else (0, False)
             gain = math.exp(rng.uniform(*np.log(self.gain_range))) if self.gain_range else 1.0
             crops.append(Crop(cube, top, left, *orientation, gain))
-        return BatchPlan(index, size, bands, tuple(crops))
+        return BatchPlan(index, size, bands, tuple(crops), group)
 
     def batch(self, index: int) -> dict:
         """Batch ``index`` (random access; iteration yields batches 0, 1, 2, … from the saved state)."""
         plan = self.plan(index)
-        intervals, target_matrices = self._target(plan.bands)
+        intervals, target_matrices = self._target(plan.bands, plan.group)
         sensor, input_matrices = self.input_sensor, self._input_matrices
         if self.sensor_draw is not None:
             # Its own stream, so the crops and band counts are those of a fixed-sensor run.
-            sensor = self.sensor_draw.draw(np.random.default_rng([self.seed, index, 1]), self.spectral_range_nm)
-            input_matrices = self._matrices_for(sensor)
+            shipped = None if self._group_shipped is None else self._group_shipped[plan.group]
+            sensor = self.sensor_draw.draw(np.random.default_rng([self.seed, index, 1]),
+                                           self.group_ranges[plan.group], shipped)
+            input_matrices = self._matrices_for(sensor, self.groups[plan.group])
         size = plan.size
         hr, lr = [], []
         for crop in plan.crops:
@@ -230,17 +284,19 @@ class TrainingSampler:
             batch["input_sensor"] = sensor
         return batch
 
-    def _matrices_for(self, sensor: Sensor) -> list[torch.Tensor]:
+    def _matrices_for(self, sensor: Sensor, cubes: list[int]) -> dict[int, torch.Tensor]:
         tolerance = self.sensor_draw.coverage_tolerance if self.sensor_draw else DEFAULT_COVERAGE_TOLERANCE
-        return [spectral_matrix(cube.sensor, sensor, tolerance) for cube in self.cubes]
+        return {i: spectral_matrix(self.cubes[i].sensor, sensor, tolerance) for i in cubes}
 
-    def _target(self, bands: int) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        """Intervals for C bands and, per cube, the matrix integrating its bands over them."""
-        if bands not in self._targets:
-            intervals = contiguous_intervals(*self.spectral_range_nm, bands)
+    def _target(self, bands: int, group: int) -> tuple[torch.Tensor, dict[int, torch.Tensor]]:
+        """Intervals for C bands over the group's range and, per cube of the group, the matrix
+        integrating its bands over them."""
+        if (bands, group) not in self._targets:
+            intervals = contiguous_intervals(*self.group_ranges[group], bands)
             target = target_sensor_from_intervals(intervals)
-            self._targets[bands] = (intervals, [spectral_matrix(cube.sensor, target) for cube in self.cubes])
-        return self._targets[bands]
+            matrices = {i: spectral_matrix(self.cubes[i].sensor, target) for i in self.groups[group]}
+            self._targets[bands, group] = (intervals, matrices)
+        return self._targets[bands, group]
 
     def __iter__(self):
         return self
