@@ -287,7 +287,9 @@ def child_flops(p: dict) -> dict:
     def run_tile(precision="fp32"):
         return render_tile(model, window, (r0, c0), extended, bounds, geometry, intervals, "cpu", precision)
 
+    faults_before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     t_tile = _time(run_tile, 3)
+    result["page_faults_per_tile"] = (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults_before) / 4
     t_tile_bf16 = _time(lambda: run_tile("bf16"), 3)
     # As upsample_file runs tiles: one per dask thread at a time, torch's threads shared out between
     # them (engine.torch_threads_per_task); the matmul peak measured the same way, beside the above.
@@ -710,8 +712,7 @@ def code_version() -> dict:
 def count_attempts(res: dict) -> dict:
     """How many measurements were taken again because other processes loaded the CPU."""
     found = []
-    if "flops" in res:
-        found.append(res["flops"])
+    found += [res[key] for key in ("flops", "flops_glibc_defaults") if key in res]
     for row in res.get("throughput", []):
         found += row["tiled"]["runs"] + row["reference"]["runs"]
     for runs in res.get("scaling", {}).get("runs", {}).values():
@@ -834,10 +835,19 @@ def report(res: dict) -> str:
                   f"peak** (the highest above: {f['fp32_peak_name']}); target >= 0.5: "
                   f"{verdict(f['fraction_of_fp32_peak_engine'] >= 0.5)}",
                   f"- fp32 `render_tile`, one tile alone with all {f['torch_threads']} threads: {f['tile_seconds']:.3f} s -> "
-                  f"{gflops(f['achieved_flops'])} GFLOP/s = {f['fraction_of_fp32_peak']:.2f} of that peak",
+                  f"{gflops(f['achieved_flops'])} GFLOP/s = {f['fraction_of_fp32_peak']:.2f} of that peak; "
+                  f"{f['page_faults_per_tile']:.0f} page faults per tile",
                   f"- with the tile's read and write: {f['tile_seconds_with_io']:.3f} s -> {gflops(f['achieved_flops_with_io'])} GFLOP/s",
                   f"- bf16 autocast `render_tile`: {f['tile_seconds_bf16']:.3f} s -> {gflops(f['achieved_flops_bf16'])} GFLOP/s "
-                  f"= {f['fraction_of_bf16_peak_bf16']:.2f} of the bf16 matmul peak", "",
+                  f"= {f['fraction_of_bf16_peak_bf16']:.2f} of the bf16 matmul peak"]
+        g = res.get("flops_glibc_defaults")
+        if g:
+            lines += [f"- with glibc's default malloc thresholds instead (another process, without "
+                      f"`geossr.scene.allocator.keep_freed_memory`, which the `geossr` command calls): "
+                      f"{g['tile_seconds_engine']:.3f} s per tile as `upsample_file` runs them (vs "
+                      f"{f['tile_seconds_engine']:.3f}), {g['tile_seconds']:.3f} s alone (vs {f['tile_seconds']:.3f}), "
+                      f"{g['page_faults_per_tile']:.0f} page faults per tile alone (vs {f['page_faults_per_tile']:.0f})"]
+        lines += ["",
                   "fp32 `render_tile` by queries per chunk (the decoder's temporaries grow with the chunk; default "
                   f"on a CPU: {f['default_query_chunk']}): "
                   + ", ".join(f"{chunk}: {sec:.3f} s" for chunk, sec in f["tile_seconds_by_query_chunk"].items()), "",
@@ -971,7 +981,12 @@ def derive_findings(res: dict) -> list[str]:
 
 def main() -> None:
     if len(sys.argv) == 4 and sys.argv[1] == "--child":  # one measurement, in a fresh process
-        emit(CHILDREN[sys.argv[2]](json.loads(sys.argv[3])))
+        params = json.loads(sys.argv[3])
+        if not params.get("glibc_defaults"):
+            from geossr.scene.allocator import keep_freed_memory
+
+            keep_freed_memory()  # as the geossr command does, in every measured process alike
+        emit(CHILDREN[sys.argv[2]](params))
         return
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--weights", type=Path, required=True,
@@ -1016,6 +1031,7 @@ def main() -> None:
             print("2. FLOP rate ...", flush=True)
             sections["flops"] = [time.time()]
             res["flops"] = run_child("flops", input=str(scenes[SIZES[-1]]), **common)
+            res["flops_glibc_defaults"] = run_child("flops", input=str(scenes[SIZES[-1]]), glibc_defaults=True, **common)
             sections["flops"].append(time.time())
 
         if "throughput" in parts:

@@ -7,11 +7,12 @@ import os
 
 import dask
 
+from geossr.scene.allocator import MMAP_THRESHOLD_BYTES
+
 # distributed starts workers with MALLOC_TRIM_THRESHOLD_ set, which switches off glibc's dynamic
 # mmap threshold: every large decoder temporary then becomes a fresh mmap (page faults and
 # zeroing on each tile). A fixed 64 MiB threshold restores reuse; measured 1.5x per worker
-# (benchmarks/results/engine.md).
-MMAP_THRESHOLD_BYTES = 64 * 2**20
+# (benchmarks/results/engine.md; geossr.scene.allocator does the same in this process).
 
 
 @contextlib.contextmanager
