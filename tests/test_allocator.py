@@ -38,3 +38,16 @@ def test_decoder_temporaries_are_reused_not_refaulted():
     default, kept = faults("default"), faults("keep")
     assert default > 3000  # glibc's defaults hand the chunks' temporaries back and fault them in again
     assert kept < default / 10
+
+
+def test_local_cluster_workers_get_the_same_settings():
+    import os
+
+    from geossr.scene.allocator import MALLOC_ENVIRON
+    from geossr.scene.cluster import local_cluster
+
+    keys = ["MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "OMP_NUM_THREADS"]
+    with local_cluster(2) as client:
+        environments = list(client.run(lambda: {key: os.environ.get(key) for key in keys}).values())
+    cores = str(max(1, (os.cpu_count() or 1) // 2))
+    assert environments == [{**MALLOC_ENVIRON, "OMP_NUM_THREADS": cores}] * 2
