@@ -89,11 +89,8 @@ def upsample(
 ) -> None:
     """Super-resolve scenes: more bands and finer pixels, written as georeferenced GeoTIFF/COG."""
     from geossr.errors import GeossrError
-    from geossr.scene.allocator import keep_freed_memory
     from geossr.scene.upsample import upsample_file
     from geossr_cli.progress import dask_progress, print_progress_json
-
-    keep_freed_memory()  # this process renders the tiles (threaded scheduler) or writes them
 
     if (output is None) == (out_dir is None):
         raise GeossrError("give exactly one of -o/--output (one input) or --out-dir (any number of inputs)")

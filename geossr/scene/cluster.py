@@ -7,11 +7,11 @@ import os
 
 import dask
 
-from geossr.scene.allocator import MALLOC_ENVIRON
-
-# distributed starts workers with MALLOC_TRIM_THRESHOLD_=65536, which switches off glibc's dynamic
-# thresholds: the decoder's large temporaries are then unmapped or trimmed on free and faulted in
-# again on each tile. geossr.scene.allocator's thresholds restore reuse (benchmarks/results/engine.md).
+# distributed starts workers with MALLOC_TRIM_THRESHOLD_ set, which switches off glibc's dynamic
+# mmap threshold: every large decoder temporary then becomes a fresh mmap (page faults and
+# zeroing on each tile). A fixed 64 MiB threshold restores reuse; measured 1.5x per worker
+# (benchmarks/results/engine.md).
+MMAP_THRESHOLD_BYTES = 64 * 2**20
 
 
 @contextlib.contextmanager
@@ -24,8 +24,8 @@ def local_cluster(workers: int):
     from distributed import Client, LocalCluster
 
     torch_threads = max(1, (os.cpu_count() or 1) // workers)
-    environ = {f"distributed.nanny.pre-spawn-environ.{key}": value
-               for key, value in {**MALLOC_ENVIRON, "OMP_NUM_THREADS": torch_threads}.items()}
+    environ = {"distributed.nanny.pre-spawn-environ.MALLOC_MMAP_THRESHOLD_": MMAP_THRESHOLD_BYTES,
+               "distributed.nanny.pre-spawn-environ.OMP_NUM_THREADS": torch_threads}
     with dask.config.set(environ), \
             LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
             Client(cluster) as client:
