@@ -194,6 +194,11 @@ def training_loss(model: SuperResolver, batch: dict, sample_q: int) -> torch.Ten
     return torch.nn.functional.l1_loss(pred, hr)
 
 
+def _training_settings(raw: dict) -> dict:
+    """A config without its ``limits``: card text, which may be edited after (or during) a run."""
+    return {key: value for key, value in raw.items() if key != "limits"}
+
+
 def _scene_names(scenes: list | None) -> list[str]:
     """train_scenes' names, flat, whether given as one list or as groups."""
     return [name for item in scenes or () for name in (item if isinstance(item, list) else [item])]
@@ -287,7 +292,7 @@ class Trainer:
         from geossr.models.checkpoint import load_checkpoint
 
         state = torch.load(self.state_path, map_location="cpu", weights_only=True)
-        if state["config"] != self.config.raw:
+        if _training_settings(state["config"]) != _training_settings(self.config.raw):
             raise GeossrError(f"{self.out_dir} holds a run of a different config; use another --out")
         model, _ = load_checkpoint(self.weights_path, device=self.device)
         self.model.load_state_dict(model.state_dict())

@@ -11,6 +11,7 @@ import yaml
 
 from geossr.data import contiguous_intervals, load_cave_scene, spatial_downsample, spectral_matrix
 from geossr.data import target_sensor_from_intervals
+from geossr.errors import GeossrError
 from geossr.models import build
 from geossr.spectral.sensors import load_sensor
 from geossr.train import ConfigError, TrainConfig, Trainer, training_loss
@@ -73,6 +74,16 @@ def test_resume_continues_exactly(shared_data, tmp_path):
         assert torch.equal(value, resumed.model.state_dict()[key]), key
     # The interrupted run also validated when it stopped at step 2; the final figures agree.
     assert straight.history[-1] == resumed.history[-1]
+
+
+def test_resume_refuses_another_config_but_not_edited_limits(shared_data, tmp_path):
+    document = tiny_config(shared_data)
+    Trainer(TrainConfig.from_dict(document), tmp_path / "run", "cpu").run(2)
+    edited = {**document, "limits": ["card text written after the run started"]}
+    assert Trainer(TrainConfig.from_dict(edited), tmp_path / "run", "cpu").resume()
+    other = {**document, "seed": document["seed"] + 1}
+    with pytest.raises(GeossrError, match="holds a run of a different config"):
+        Trainer(TrainConfig.from_dict(other), tmp_path / "run", "cpu").resume()
 
 
 @pytest.mark.parametrize(
