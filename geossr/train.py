@@ -142,7 +142,7 @@ class TrainConfig:
         for key in ("train_scenes", "validation_scenes"):
             names = data[key]
             if key == "train_scenes" and names and all(isinstance(v, list) for v in names):
-                names = [name for group in names for name in (group or [None])]
+                names = [name for group in names for name in (group or [None])]  # an empty group fails below
             if names is not None and (not names or not all(isinstance(v, str) for v in names)):
                 raise ConfigError(f"{where}: data field {key!r} must be a non-empty list of scene names"
                                   + (" or of non-empty lists of them" if key == "train_scenes" else ""))
