@@ -1,10 +1,11 @@
 import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from cli_runner import geossr
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("GEOSSR_SHARED_DATA", REPO.parent / "shared" / "data"))
@@ -40,10 +41,4 @@ def geossr_exe() -> str:
 @pytest.fixture(scope="session")
 def run_geossr():
     """Run the installed ``geossr`` command (or the CLI module) and capture its output."""
-    exe = shutil.which("geossr")
-    command = [exe] if exe else [sys.executable, "-c", "from geossr_cli.main import main; main()"]
-
-    def run(*args, cwd):
-        return subprocess.run([*command, *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=300)
-
-    return run
+    return geossr

@@ -19,15 +19,14 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
-import sys
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
+from cli_runner import geossr
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"
@@ -48,36 +47,8 @@ PREVIOUS_OUTPUT = b"previous output: must survive a failed run byte for byte\n"
 # --------------------------------------------------------------------------------------------
 
 
-def _command() -> list[str]:
-    exe = shutil.which("geossr")
-    return [exe] if exe else [sys.executable, "-c", "from geossr_cli.main import main; main()"]
-
-
-def _environment() -> dict[str, str]:
-    env = dict(os.environ)
-    env.pop("GEOSSR_DEBUG", None)  # errors must be one line, not a re-raised traceback
-    if env.pop("PYTHONDONTWRITEBYTECODE", None):
-        # Without any bytecode every run recompiles numpy, pandas, dask, ...: cache it outside
-        # the source tree and the environment instead (safe to share: pyc files are validated).
-        cache = Path(tempfile.gettempdir()) / f"geossr-tests-pycache-{os.getuid()}"
-        env["PYTHONPYCACHEPREFIX"] = str(cache)
-    return env
-
-
-_COMMAND = _command()
-_ENV = _environment()
-
-
 def run_geossr(*args: str | os.PathLike, cwd: str | os.PathLike) -> subprocess.CompletedProcess:
-    """Run the real console script with ``args`` in ``cwd``; text stdout and stderr."""
-    return subprocess.run(
-        [*_COMMAND, *map(str, args)],
-        cwd=cwd,
-        env=_ENV,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT_S,
-    )
+    return geossr(*args, cwd=cwd, timeout=TIMEOUT_S)
 
 
 def snapshot(directory: Path) -> dict[str, bytes | None]:

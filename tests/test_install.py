@@ -2,7 +2,6 @@
 
 import json
 import re
-import shutil
 import subprocess
 import sys
 import zipfile
@@ -10,14 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from cli_runner import geossr
+
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED = {"cave31", "ikonos", "landsat8_oli", "nikon_d700", "rosis", "sentinel2_msi"}
 
-
-def geossr(*args, cwd):
-    exe = shutil.which("geossr")
-    command = [exe] if exe else [sys.executable, "-c", "from geossr_cli.main import main; main()"]
-    return subprocess.run([*command, *args], cwd=cwd, capture_output=True, text=True, timeout=120)
 
 
 def test_sensors_list_works_from_another_directory(tmp_path):

@@ -1,9 +1,6 @@
 """Training: it learns on real data, resumes exactly, and the CLI trains and evaluates end to end."""
 
 import json
-import shutil
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -15,6 +12,8 @@ from geossr.errors import GeossrError
 from geossr.models import build
 from geossr.spectral.sensors import load_sensor
 from geossr.train import ConfigError, TrainConfig, Trainer, training_loss
+
+from cli_runner import geossr
 
 TINY_MODEL = {
     "name": "ssif", "input_sensor": "nikon_d700", "variant": "RF-GS", "samples": 4,
@@ -141,11 +140,6 @@ def test_scene_groups_train_each_over_its_own_range(shared_data, tmp_path):
     assert card["training"]["spectral_range_nm"] == [410.0, 880.0]
     assert card["metrics"]["val_psnr"] > 10
 
-
-def geossr(*args, cwd):
-    exe = shutil.which("geossr")
-    command = [exe] if exe else [sys.executable, "-c", "from geossr_cli.main import main; main()"]
-    return subprocess.run([*command, *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=300)
 
 
 @pytest.mark.slow

@@ -1,9 +1,6 @@
 """The scene engine and `geossr upsample`: seam-free tiles, geometry, metadata, nodata, bad input."""
 
 import json
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +16,8 @@ from geossr.scene.io import open_raster
 from geossr.scene.simulate import integrate_bands, simulate
 from geossr.spectral.integration import response_matrix
 from geossr.spectral.sensors import load_sensor
+
+from cli_runner import geossr
 
 IKONOS = "ikonos:blue,green,red,nir"
 TINY = {"encoder": {"name": "edsr-baseline", "width": 8, "blocks": 2}, "pixel_hidden": [16]}
@@ -79,11 +78,6 @@ def test_nodata_is_kept_and_does_not_spread(ikonos_scene):
     assert np.all(np.isfinite(out[:, :40])) and np.all(np.isfinite(out[:, 60:]))
     assert np.all(np.isfinite(out[:, 40:60, :80])) and np.all(np.isfinite(out[:, 40:60, 100:]))
 
-
-def geossr(*args, cwd):
-    exe = shutil.which("geossr")
-    command = [exe] if exe else [sys.executable, "-c", "from geossr_cli.main import main; main()"]
-    return subprocess.run([*command, *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=300)
 
 
 @pytest.fixture(scope="module")

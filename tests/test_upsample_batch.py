@@ -11,7 +11,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -20,24 +19,22 @@ import numpy as np
 import pytest
 import rasterio
 
+from cli_runner import command as cli_command
+from cli_runner import environment
+from cli_runner import geossr as run_cli
+
 IKONOS = "ikonos:blue,green,red,nir"
 SCALE = 4
 TILE = 32
 
 
-def geossr_command() -> list[str]:
-    exe = shutil.which("geossr")
-    return [exe] if exe else [sys.executable, "-c", "from geossr_cli.main import main; main()"]
-
-
 def cli_env() -> dict:
     # An 80-column "terminal", whatever the caller's: error lines must not wrap anyway.
-    return {**os.environ, "COLUMNS": "80"}
+    return environment(COLUMNS="80")
 
 
 def geossr(*args, cwd, timeout=120):
-    return subprocess.run([*geossr_command(), *map(str, args)], cwd=cwd, capture_output=True, text=True,
-                          timeout=timeout, env=cli_env())
+    return run_cli(*args, cwd=cwd, timeout=timeout, env=cli_env())
 
 
 def upsample_args(inputs, out_dir, *extra, scale=SCALE):
@@ -170,7 +167,7 @@ def test_kill_9_mid_batch_leaves_only_complete_outputs_and_the_rerun_finishes(sc
     out_dir = tmp_path / "out"
     out_dir.mkdir()
     first = output_of(out_dir, inputs[0])
-    command = [*geossr_command(), *map(str, upsample_args(inputs, out_dir, "-q"))]
+    command = [*cli_command(), *map(str, upsample_args(inputs, out_dir, "-q"))]
     proc = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             env=cli_env())
     try:
