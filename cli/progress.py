@@ -40,7 +40,8 @@ def dask_progress(description: str, enabled: bool = True):
             yield
 
 
-def print_progress_json(done: int, total: int) -> None:
-    """One line per step on stdout, flushed at once so a reading program (the QGIS plugin) sees it live."""
-    sys.stdout.write(json.dumps({"done": done, "total": total}) + "\n")
+def print_progress_json(done: int, total: int, **about) -> None:
+    """One line per step on stdout, flushed at once so a reading program (the QGIS plugin) sees it live;
+    ``about``: fields saying which input the step belongs to (a batch counts each file's steps)."""
+    sys.stdout.write(json.dumps({"done": done, "total": total, **about}) + "\n")
     sys.stdout.flush()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 from pathlib import Path
 
 import typer
@@ -102,7 +103,8 @@ def upsample(
     targets = [(path, output if output is not None else out_dir / f"{path.stem}_geossr.tif") for path in inputs]
     results = []
     with _scheduler(scheduler):
-        for source, target in targets:
+        for number, (source, target) in enumerate(targets, start=1):
+            about = {"input": str(source), "file": number, "files": len(targets)}
             try:
                 with dask_progress(f"{source.name} x{scale:g}", enabled=not (quiet or as_json or progress_json)):
                     summary = upsample_file(
@@ -110,7 +112,7 @@ def upsample(
                         weights=str(weights) if weights else None, input_sensor=input_sensor,
                         input_scale=input_scale, device=device, tile=tile, dtype=dtype, precision=precision,
                         cog=cog, creation_options=options, overwrite=overwrite, consistency=consistency,
-                        progress=print_progress_json if progress_json else None,
+                        progress=functools.partial(print_progress_json, **about) if progress_json else None,
                     )
                 if summary["status"] == "written" and (quicklook or spectrum):
                     from geossr.scene.quicklook import plot_spectrum, save_quicklook

@@ -22,9 +22,9 @@ def leftovers(folder: Path, name: str) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.name == name or p.name.startswith(f".{name}."))
 
 
-def progress_steps(stdout: str) -> list[tuple[int, int]]:
+def progress_steps(stdout: str, **about) -> list[tuple[int, int]]:
     steps = [json.loads(line) for line in stdout.splitlines()]
-    assert all(set(step) == {"done", "total"} for step in steps)
+    assert all(step == {"done": step["done"], "total": step["total"], **about} for step in steps)
     return [(step["done"], step["total"]) for step in steps]
 
 
@@ -33,7 +33,18 @@ def test_upsample_prints_one_json_line_per_step(run_geossr, rosis_example, tmp_p
                         "--tile", "64", "-o", tmp_path / "out.tif", "--progress-json", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     # 200 x 200 output px in 64 px tiles: 4 x 4 blocks, reported as they are written (4 at a time).
-    assert progress_steps(result.stdout) == [(0, 16), (4, 16), (8, 16), (12, 16), (16, 16)]
+    assert progress_steps(result.stdout, input=str(rosis_example), file=1, files=1) == \
+        [(0, 16), (4, 16), (8, 16), (12, 16), (16, 16)]
+
+
+def test_a_batch_reports_each_files_steps_with_the_file(run_geossr, rosis_example, cave_example, tmp_path):
+    result = run_geossr("upsample", rosis_example, cave_example, "--scale", "2", "--sensor", "ikonos",
+                        "--model", "bicubic", "--tile", "256", "--out-dir", tmp_path, "--progress-json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    # ROSIS 100 x 100 -> 200 x 200: one 256 px tile; CAVE 256 x 256 -> 512 x 512: 2 x 2 tiles
+    assert progress_steps("\n".join(lines[:2]), input=str(rosis_example), file=1, files=2) == [(0, 1), (1, 1)]
+    assert progress_steps("\n".join(lines[2:]), input=str(cave_example), file=2, files=2) == [(0, 4), (4, 4)]
 
 
 def test_simulate_prints_progress_json(run_geossr, rosis_example, tmp_path):
