@@ -302,14 +302,15 @@ def main() -> None:
     held_out = held_out_rows(load_dataset("remote", args.data, "test"), any_model, ikonos_model)
     # The airborne scenes' shared range within the trained one (a model may also have trained on
     # narrower scenes, e.g. CAVE's 400-700 nm): the folds train and are scored over it.
-    airborne = common_coverage_nm([cube for scene in FOLDS for cube in load_dataset(scene, args.data)])
+    airborne = {scene: load_dataset(scene, args.data) for scene in FOLDS}
+    shared = common_coverage_nm([cube for cubes in airborne.values() for cube in cubes])
     trained = any_card["training"]["spectral_range_nm"]
-    trained_range = [max(airborne[0], trained[0]), min(airborne[1], trained[1])]
-    for scene in FOLDS:
+    fold_range = [max(shared[0], trained[0]), min(shared[1], trained[1])]
+    for scene, cubes in airborne.items():
         (fold_any, fold_any_card), (fold_ikonos, fold_ikonos_card) = fold_models(args.data, args.folds, scene,
-                                                                                 trained_range)
+                                                                                 fold_range)
         cards += [fold_any_card, fold_ikonos_card]
-        held_out += held_out_rows(load_dataset(scene, args.data), fold_any, fold_ikonos, trained_range)
+        held_out += held_out_rows(cubes, fold_any, fold_ikonos, fold_range)
     pictures = args.out
     pictures.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as work:
@@ -321,7 +322,7 @@ def main() -> None:
                "held-out scenes": "abu-beach-4 (ROSIS, 100x100, normalised per band by its distributors) for the "
                                   "shipped models, 102 contiguous target bands over 430-860 nm; Jasper Ridge (AVIRIS, "
                                   "100x100) and SAMSON (95x95), each scored with the models trained on the other "
-                                  f"one, 102 bands over the range both cover {trained_range[0]:.0f}-{trained_range[1]:.0f} nm",
+                                  f"one, 102 bands over the range both cover {fold_range[0]:.0f}-{fold_range[1]:.0f} nm",
                "simulation note": "S2 B08 and L8 B5 reach past ROSIS's 860 nm (27 % and 65 % of their response); "
                                   "on ROSIS they are integrated over the covered part (coverage tolerance 0.7)"}
     pixel_lines = "".join(

@@ -215,14 +215,13 @@ def _load_scenes(data: dict, split: str) -> tuple[list, list[list[int]] | None]:
     names = data["train_scenes" if split == "train" else "validation_scenes"]
     if names is None:
         return load_dataset(data["dataset"], data["root"], split), None
-    if not all(isinstance(item, list) for item in names):
-        return [cube for name in names for cube in load(name)], None
+    grouped = all(isinstance(item, list) for item in names)
     cubes, groups = [], []
-    for group in names:
+    for group in names if grouped else [names]:
         group_cubes = [cube for name in group for cube in load(name)]
         groups.append(list(range(len(cubes), len(cubes) + len(group_cubes))))
         cubes += group_cubes
-    return cubes, groups
+    return cubes, groups if grouped else None
 
 
 def _sensor_draw(fields: dict):
