@@ -104,6 +104,28 @@ def test_failure_while_writing_leaves_nothing(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["rgb.tif"]
 
 
+def test_cluster_keeps_a_bounded_window_of_blocks_and_writes_each_as_it_arrives(tmp_path):
+    # On a cluster the blocks stream through a sliding window (no batch waits for its slowest
+    # block), each block is written (and reported) as it arrives, and the results held stay bounded.
+    from distributed import Client, LocalCluster
+
+    data, values = cube(3, height=64, width=48, chunk=16)  # 12 blocks
+    held = []
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        def progress(done, total):
+            held.append((done, total, len(client.futures)))
+
+        out = write_raster(data, tmp_path / "rgb.tif", load_sensor("nikon_d700"), blocks_in_flight=3,
+                           progress=progress)
+    with rasterio.open(out) as ds:
+        assert np.array_equal(ds.read(), values)
+    assert [(done, total) for done, total, _ in held] == [(k, 12) for k in range(13)] + [(12, 12)]
+    # The block just written may still count once while distributed's event loop lets go of it.
+    assert max(futures for _, _, futures in held) <= 3 + 1
+    assert max(futures for _, _, futures in held) >= 2  # blocks did compute side by side
+
+
 def test_blocks_in_flight_follow_the_threads_that_compute_them():
     # Two per computing thread: a fixed count would leave a larger machine's cores idle.
     import dask
