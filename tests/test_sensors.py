@@ -78,6 +78,11 @@ def test_band_selection():
     assert ms.band_names == ["blue", "green", "red", "nir"]
     with pytest.raises(SensorError, match="no band 'swir'"):
         load_sensor("ikonos:blue,swir")
+    # a selection of a selection is named by the base sensor; a grid's own colons are kept
+    assert ms.select(["red", "nir"]).name == "ikonos:red,nir"
+    assert load_sensor("nikon_d700").select(["red"]).name == "nikon_d700:red"
+    grid = load_sensor("grid:400:700:3")
+    assert grid.select(grid.band_names[:2]).name == f"grid:400:700:3:{grid.band_names[0]},{grid.band_names[1]}"
 
 
 def test_unknown_sensor_suggests_close_names():

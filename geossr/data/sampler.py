@@ -19,7 +19,7 @@ model (``ssif-any``) learns to read any sensor.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -127,7 +127,7 @@ class InputSensorDraw:
             if len(names) == len(sensor):
                 covered.append(sensor)
             elif len(names) >= 2:  # named as the file's sensor with these bands: ikonos:blue,green,red
-                covered.append(replace(sensor.select(names), name=f"{sensor.name.split(':')[0]}:{','.join(names)}"))
+                covered.append(sensor.select(names))
         return covered
 
     def draw(self, rng: np.random.Generator, range_nm: tuple[float, float], shipped: list[Sensor] | None = None) -> Sensor:

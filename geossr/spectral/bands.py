@@ -182,15 +182,19 @@ class Sensor:
         return (float(iv[:, 0].min()), float(iv[:, 1].max()))
 
     def select(self, names: list[str]) -> Sensor:
-        """The sensor restricted to the named bands, in the given order."""
+        """The sensor restricted to the named bands, in the given order, named ``BASE:band,band``
+        (a selection of a selection is named by its base sensor too)."""
         by_name = {b.name: b for b in self.bands}
         missing = [n for n in names if n not in by_name]
         if missing:
             raise SensorError(
                 f"sensor {self.name!r} has no band {missing[0]!r} (bands: {', '.join(self.band_names)})"
             )
+        base, _, selected = self.name.rpartition(":")
+        if not base or not set(selected.split(",")) <= set(by_name):  # not itself a selection (grid:400:700:31)
+            base = self.name
         return Sensor(
-            f"{self.name}:{','.join(names)}",
+            f"{base}:{','.join(names)}",
             tuple(by_name[n] for n in names),
             self.description,
             self.source,
