@@ -46,6 +46,20 @@ def test_chunked_querying_equals_unchunked():
     assert torch.allclose(whole, model(lr, (25, 25), CAVE31), atol=1e-6)
 
 
+def test_cpu_query_chunk_follows_the_widest_hidden_layer():
+    # the chunk's temporaries (4 members x chunk x width) stay the same size whatever the width
+    def with_hidden(*widths):
+        return build("ssif", input_sensor="nikon_d700", **{**TINY, "pixel_hidden": list(widths)})
+
+    cpu = torch.device("cpu")
+    assert with_hidden(128, 64).chunk_size(cpu) == 4096
+    assert with_hidden(256, 256).chunk_size(cpu) == 2048
+    assert with_hidden(256).chunk_size(torch.device("cuda")) == 16384
+    model = with_hidden(256)
+    model.query_chunk = 37
+    assert model.chunk_size(cpu) == 37
+
+
 def test_stochastic_variant_is_deterministic_in_eval_mode():
     model = tiny_ssif("RF-US").eval()
     lr = torch.rand(1, 3, 6, 6)

@@ -23,10 +23,13 @@ from geossr.models.base import SuperResolver, conv_radius
 from geossr.models.blocks import MLP, build_encoder
 
 # Queries per chunk. On a CPU the chunk's temporaries (4 ensemble members x chunk x hidden floats)
-# should stay near the cache, and per-chunk overheads stay small: a 256 px tile at scale 2 rendered
-# in 0.177 s with 4096, 0.192 s with 2048 and 0.211 s with 8192 (medians of 10 interleaved rounds on a
-# 2-core AVX-512 machine; benchmarks/results/engine.md has the sweep). Accelerators want large chunks.
+# should stay near the cache, and per-chunk overheads stay small. With 128-wide hidden layers a 256 px
+# tile at scale 2 rendered in 0.177 s with 4096, 0.192 s with 2048 and 0.211 s with 8192 (medians of
+# 10 interleaved rounds on a 2-core AVX-512 machine); wider layers take proportionally fewer queries,
+# keeping those temporaries at 8 MiB: the 256-wide RGB model ran a 2048² -> 4096² scene in 67.4 / 68.3 s
+# with 2048 queries vs 73.0 / 75.9 s with 4096 (interleaved runs). Accelerators want large chunks.
 CPU_QUERY_CHUNK = 4096
+CPU_QUERY_CHUNK_WIDTH = 128  # the hidden width CPU_QUERY_CHUNK is for
 DEVICE_QUERY_CHUNK = 16384
 # LIIF's eps_shift, in pixels: breaks ties when a query sits exactly between two codes.
 _EPS_PX = 1e-6
@@ -123,8 +126,14 @@ class ImplicitSuperResolver(SuperResolver):
         return intervals
 
     def chunk_size(self, device: torch.device) -> int:
-        """Queries per chunk: ``query_chunk`` when set, else the device's default."""
-        return self.query_chunk or (CPU_QUERY_CHUNK if device.type == "cpu" else DEVICE_QUERY_CHUNK)
+        """Queries per chunk: ``query_chunk`` when set, else the device's default (on a CPU, for the
+        pixel MLP's widest hidden layer)."""
+        if self.query_chunk:
+            return self.query_chunk
+        if device.type != "cpu":
+            return DEVICE_QUERY_CHUNK
+        widest = max(layer.out_features for layer in self.pixel_mlp.layers if isinstance(layer, torch.nn.Linear))
+        return max(256, CPU_QUERY_CHUNK * CPU_QUERY_CHUNK_WIDTH // widest)
 
     def query(self, codes: torch.Tensor, pos: torch.Tensor, cell: torch.Tensor, bands) -> torch.Tensor:
         """Band values at query positions, in chunks of ``chunk_size`` points to bound memory."""
