@@ -9,11 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from cli_runner import geossr
+from cli_runner import geossr as run_cli
 
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED = {"cave31", "ikonos", "landsat8_oli", "nikon_d700", "rosis", "sentinel2_msi"}
 
+
+def geossr(*args, cwd):
+    return run_cli(*args, cwd=cwd, timeout=120)  # the bound these tests had before the shared helper
 
 
 def test_sensors_list_works_from_another_directory(tmp_path):

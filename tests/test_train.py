@@ -141,7 +141,6 @@ def test_scene_groups_train_each_over_its_own_range(shared_data, tmp_path):
     assert card["metrics"]["val_psnr"] > 10
 
 
-
 @pytest.mark.slow
 def test_cli_trains_and_evaluates_on_real_data(shared_data, tmp_path):
     (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(tiny_config(shared_data)))

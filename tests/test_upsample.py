@@ -79,7 +79,6 @@ def test_nodata_is_kept_and_does_not_spread(ikonos_scene):
     assert np.all(np.isfinite(out[:, 40:60, :80])) and np.all(np.isfinite(out[:, 40:60, 100:]))
 
 
-
 @pytest.fixture(scope="module")
 def ms_file(rosis_example, tmp_path_factory):
     folder = tmp_path_factory.mktemp("ms")
