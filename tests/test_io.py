@@ -1,6 +1,7 @@
 """GeoTIFF writing and reading: georeferencing, band metadata, atomic writes."""
 
 import json
+import sys
 
 import dask.array
 import numpy as np
@@ -137,3 +138,37 @@ def test_blocks_in_flight_follow_the_threads_that_compute_them():
             Client(cluster):
         assert default_blocks_in_flight() == 8
     assert default_blocks_in_flight() == 2 * dask.system.CPU_COUNT
+
+
+def gdal_cache_used() -> int:
+    """Bytes in GDAL's block cache, from the libgdal this process (rasterio) loaded."""
+    import ctypes
+
+    with open("/proc/self/maps") as maps:
+        library = next(line.split()[-1] for line in maps if "libgdal" in line.rsplit("/", 1)[-1])
+    gdal = ctypes.CDLL(library)
+    gdal.GDALGetCacheUsed64.restype = ctypes.c_int64
+    return gdal.GDALGetCacheUsed64()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds libgdal through /proc/self/maps")
+def test_streaming_keeps_gdal_block_cache_bounded_not_growing_with_the_scene(tmp_path, monkeypatch):
+    # GDAL caches every block read or written (5 % of RAM by default); streaming a real scene,
+    # the cache stays under the cap while it is in force, and grows past it where the user's own
+    # GDAL_CACHEMAX keeps the default.
+    import geossr.scene.io as io
+
+    cap = 2**20
+    monkeypatch.setattr(io, "STREAM_BLOCK_CACHE_BYTES", cap)
+    scene = "examples/cave_peppers_256x256.tif"  # 31 bands, 4 MiB of uint16 blocks
+    sensor = read_sensor(scene)
+
+    def stream(name):
+        used = []
+        write_raster(open_raster(scene, chunk=64), tmp_path / name, sensor, blocks_in_flight=2,
+                     progress=lambda done, total: used.append(gdal_cache_used()))
+        return max(used)
+
+    assert stream("capped.tif") <= cap
+    monkeypatch.setenv("GDAL_CACHEMAX", "512")
+    assert stream("default.tif") > 2 * cap

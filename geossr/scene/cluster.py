@@ -7,6 +7,8 @@ import os
 
 import dask
 
+from geossr.scene.io import STREAM_BLOCK_CACHE_BYTES
+
 # distributed starts workers with MALLOC_TRIM_THRESHOLD_ set, which switches off glibc's dynamic
 # mmap threshold: every large decoder temporary then becomes a fresh mmap (page faults and
 # zeroing on each tile). A fixed 64 MiB threshold restores reuse; measured 1.5x per worker
@@ -26,6 +28,8 @@ def local_cluster(workers: int):
     torch_threads = max(1, (os.cpu_count() or 1) // workers)
     environ = {"distributed.nanny.pre-spawn-environ.MALLOC_MMAP_THRESHOLD_": MMAP_THRESHOLD_BYTES,
                "distributed.nanny.pre-spawn-environ.OMP_NUM_THREADS": torch_threads}
+    if "GDAL_CACHEMAX" not in os.environ:  # workers read the input: their GDAL caches stay bounded too
+        environ["distributed.nanny.pre-spawn-environ.GDAL_CACHEMAX"] = STREAM_BLOCK_CACHE_BYTES
     with dask.config.set(environ), \
             LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
             Client(cluster) as client:
