@@ -331,7 +331,7 @@ def main() -> None:
         + f" (highest NDWI in the scene: {picks['max_ndwi']})\n" for scene, picks in pixels.items())
     warnings_lines = "".join(dict.fromkeys(f"- {r['scene']}: {w}\n" for r in real for w in r["warnings"]))
     notes = "".join(dict.fromkeys(f"- {r['scene']}: {r['model_note']}\n" for r in real if r["model_note"]))
-    md = (f"# Any-sensor SSIF\n\n" + "".join(f"- {k}: {v}\n" for k, v in context.items())
+    md = ("# Any-sensor SSIF\n\n" + "".join(f"- {k}: {v}\n" for k, v in context.items())
           + "\n## Held-out hyperspectral scenes: targets\n\n" + targets_table(held_out)
           + "\n## Held-out hyperspectral scenes (simulated input, real hyperspectral truth)\n\n"
           + held_out_table(held_out)

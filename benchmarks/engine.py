@@ -914,7 +914,7 @@ def report(res: dict) -> str:
                   f"on an otherwise idle core; with the CPU the fastest 2-worker runs used, 2 vs 1 workers can reach at "
                   f"most {sc['speedup_bound_2_vs_1']:.2f}x as distributed starts them and "
                   f"{sc['speedup_bound_2_vs_1_mmap']:.2f}x with the setting",
-                  f"- worker environment (checked inside the workers): "
+                  "- worker environment (checked inside the workers): "
                   + "; ".join(f"{key}: {value}" for key, value in env.items()),
                   ""]
 
