@@ -127,6 +127,38 @@ def test_cluster_keeps_a_bounded_window_of_blocks_and_writes_each_as_it_arrives(
     assert max(futures for _, _, futures in held) >= 2  # blocks did compute side by side
 
 
+class CountedPickles:
+    """A dependency of every block (as the model is) that counts how often it is pickled."""
+
+    pickled = 0
+
+    def __reduce__(self):
+        type(self).pickled += 1
+        return CountedPickles, ()
+
+
+def test_cluster_gets_what_every_block_needs_once_not_with_every_block(tmp_path):
+    # Sent with each block's graph, the model was serialised again for every block.
+    import dask
+    from distributed import Client, LocalCluster
+
+    shared = dask.delayed(CountedPickles(), name="every-block-needs-this", pure=False)
+    tile = dask.delayed(lambda dependency, value: np.full((3, 16, 16), value, np.float32), pure=True)
+    rows = [[dask.array.from_delayed(tile(shared, 4 * i + j), (3, 16, 16), np.float32) for j in range(4)]
+            for i in range(3)]  # 12 blocks
+    data = xr.DataArray(dask.array.block(rows), dims=("band", "y", "x"))
+    data = data.rio.write_transform(TRANSFORM).rio.write_crs("EPSG:32629")
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
+            Client(cluster):
+        CountedPickles.pickled = 0
+        out = write_raster(data, tmp_path / "rgb.tif", load_sensor("nikon_d700"), blocks_in_flight=3)
+    with rasterio.open(out) as ds:
+        assert np.array_equal(ds.read(1)[::16, ::16], np.arange(12).reshape(3, 4))
+    # Submitted once: a few serialisations on its way to the workers (3 here), not that for each of
+    # the 12 blocks (36 when every block carried it).
+    assert CountedPickles.pickled <= 3
+
+
 def test_blocks_in_flight_follow_the_threads_that_compute_them():
     # Two per computing thread: a fixed count would leave a larger machine's cores idle.
     import dask

@@ -241,8 +241,18 @@ def _stream_on_cluster(client, blocks, write, blocks_in_flight: int, progress: P
     A new block is submitted as each one is written, so no worker waits for the slowest block of
     a batch, and the results a worker holds stay bounded by ``blocks_in_flight``.
     """
+    from dask.optimization import cull
     from distributed import as_completed
 
+    # Each block's own tasks; those every block needs (the model) go to the cluster once and stay
+    # there while the blocks stream. Sent whole with each block, the scene's graph (the model in it)
+    # was serialised again for every block in this process.
+    whole = {}
+    for graph in {id(g): g for g in (block.__dask_graph__() for block in blocks)}.values():
+        whole.update(graph)
+    graphs = [cull(whole, [block.key])[0] for block in blocks]
+    shared = set.intersection(*map(set, graphs)) - {block.key for block in blocks} if len(blocks) > 1 else set()
+    shared_futures = client.get({key: whole[key] for key in shared}, list(shared), sync=False) if shared else []
     waiting = iter(range(len(blocks)))
     keys = {}
 
@@ -250,7 +260,8 @@ def _stream_on_cluster(client, blocks, write, blocks_in_flight: int, progress: P
         k = next(waiting, None)
         if k is None:
             return None
-        future = client.compute(blocks[k])
+        own = {key: task for key, task in graphs[k].items() if key not in shared}
+        future = client.get(own, blocks[k].key, sync=False)
         keys[future] = k
         return future
 
@@ -266,6 +277,7 @@ def _stream_on_cluster(client, blocks, write, blocks_in_flight: int, progress: P
         done += 1
         if progress is not None:
             progress(done, len(blocks))
+    del shared_futures  # released on the cluster once every block is written
 
 
 def write_raster(
