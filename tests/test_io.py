@@ -184,7 +184,7 @@ def gdal_cache_used() -> int:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds libgdal through /proc/self/maps")
-def test_streaming_keeps_gdal_block_cache_bounded_not_growing_with_the_scene(tmp_path, monkeypatch):
+def test_streaming_keeps_gdal_block_cache_bounded_not_growing_with_the_scene(tmp_path, monkeypatch, cave_example):
     # GDAL caches every block read or written (5 % of RAM by default); streaming a real scene,
     # the cache stays under the cap while it is in force, and grows past it where the user's own
     # GDAL_CACHEMAX keeps the default.
@@ -192,12 +192,11 @@ def test_streaming_keeps_gdal_block_cache_bounded_not_growing_with_the_scene(tmp
 
     cap = 2**20
     monkeypatch.setattr(io, "STREAM_BLOCK_CACHE_BYTES", cap)
-    scene = "examples/cave_peppers_256x256.tif"  # 31 bands, 4 MiB of uint16 blocks
-    sensor = read_sensor(scene)
+    sensor = read_sensor(cave_example)  # 31 bands, 4 MiB of uint16 blocks
 
     def stream(name):
         used = []
-        write_raster(open_raster(scene, chunk=64), tmp_path / name, sensor, blocks_in_flight=2,
+        write_raster(open_raster(cave_example, chunk=64), tmp_path / name, sensor, blocks_in_flight=2,
                      progress=lambda done, total: used.append(gdal_cache_used()))
         return max(used)
 
