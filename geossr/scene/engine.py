@@ -26,6 +26,8 @@ whole-scene projection to float precision.
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import math
 import uuid
 from dataclasses import dataclass
@@ -160,7 +162,30 @@ def render_tile(
         in_rows = np.floor(geometry.centres(i0, i1)).astype(int) - r0
         in_cols = np.floor(geometry.centres(j0, j1)).astype(int) - c0
         out[:, invalid[np.ix_(in_rows, in_cols)]] = np.nan
+    release_freed_memory()
     return out
+
+
+def _malloc_trim():
+    """glibc's malloc_trim, or None where the C library has none (macOS, Windows, musl)."""
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+_MALLOC_TRIM = _malloc_trim()
+
+
+def release_freed_memory() -> None:
+    """Hand the memory a tile freed back to the system.
+
+    glibc keeps freed memory for reuse, and with tiles of several threads interleaving it held up to
+    260 MiB free (beside 239 MiB in use) at the peaks of a native 16x run: peaks of 680 / 745 MiB,
+    against 649 / 634 MiB trimming after every tile, for 1-2 % more time (79.6 / 80.7 s vs 78.9 s).
+    """
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)
 
 
 def _project_tile(out, filled, window_origin, extended, geometry, response, footprint, bands):
