@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import ctypes.util
 import math
 import uuid
 from dataclasses import dataclass
@@ -167,10 +166,11 @@ def render_tile(
 
 
 def _malloc_trim():
-    """glibc's malloc_trim, or None where the C library has none (macOS, Windows, musl)."""
+    """glibc's malloc_trim from the C library this process already runs on, or None where it has
+    none (macOS, musl) or symbols cannot be looked up that way (Windows)."""
     try:
-        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
-    except (OSError, AttributeError):
+        return ctypes.CDLL(None).malloc_trim
+    except (OSError, TypeError, AttributeError):
         return None
 
 
