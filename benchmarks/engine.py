@@ -239,6 +239,7 @@ def child_flops(p: dict) -> dict:
     from rasterio.windows import Window
     from torch.utils.flop_counter import FlopCounterMode
 
+    from geossr.device import native_cpu_precisions
     from geossr.models.checkpoint import load_checkpoint
     from geossr.scene.engine import Geometry, input_window, render_tile, torch_threads_per_task
     from geossr.scene.io import dask_threads
@@ -264,6 +265,7 @@ def child_flops(p: dict) -> dict:
         peaks["conv3x3 64->64 fp32 channels_last"] = conv_flops / _time(lambda: conv_cl(x_cl), 5, 2.0)
     result["peaks_flops"] = peaks
     result["bf16_peak"] = peaks["matmul 2048^2 bf16"]
+    result["native_precisions"] = native_cpu_precisions()
 
     # --- one interior tile of the largest mosaic, exactly as the engine cuts it
     model, _ = load_checkpoint(p["weights"])
@@ -506,10 +508,12 @@ def child_precision(p: dict) -> dict:
     import rasterio
     import torch
 
+    from geossr.device import native_cpu_precisions
     from geossr.scene.upsample import upsample_file
 
     out_dir = Path(p["out_dir"])
     result = {}
+    native = native_cpu_precisions()
     for precision in ("fp32", "bf16", "fp16"):
         output = out_dir / f"precision_{precision}.tif"
         try:
@@ -522,7 +526,7 @@ def child_precision(p: dict) -> dict:
             with rasterio.open(output) as src:
                 values = src.read()
             result[precision] = {"seconds": min(times[1:]), "all_seconds": times, "output": str(output),
-                                 "finite": bool(np.isfinite(values).all())}
+                                 "finite": bool(np.isfinite(values).all()), "native": native.get(precision, True)}
         except Exception as exc:  # noqa: BLE001 - reported, not hidden
             result[precision] = {"error": f"{type(exc).__name__}: {exc}"}
     with rasterio.open(result["fp32"]["output"]) as src:
@@ -850,7 +854,9 @@ def report(res: dict) -> str:
         lines += ["## 2. Achieved FLOP rate vs this machine's peak", "",
                   "Peak measured in the same process with torch's default threads "
                   f"({f['torch_threads']}), and as the engine shares them between tiles:", "", "| kernel | GFLOP/s |", "|---|---|"]
-        lines += [f"| {k} | {gflops(v)} |" for k, v in f["peaks_flops"].items()]
+        emulated = {k for k, native in f.get("native_precisions", {}).items() if not native}
+        lines += [f"| {k}{' (no native bf16 on this CPU: emulated)' if 'bf16' in emulated and 'bf16' in k else ''} "
+                  f"| {gflops(v)} |" for k, v in f["peaks_flops"].items()]
         lines += ["",
                   f"One interior tile: output {tile['bounds']}, input window {tile['input_window']} "
                   f"({tile['output_pixels']} output px x {tile['bands']} bands); FLOPs counted by FlopCounterMode "
@@ -871,7 +877,9 @@ def report(res: dict) -> str:
                   f"{f['page_faults_per_tile']:.0f} page faults per tile",
                   f"- with the tile's read and write: {f['tile_seconds_with_io']:.3f} s -> {gflops(f['achieved_flops_with_io'])} GFLOP/s",
                   f"- bf16 autocast `render_tile`: {f['tile_seconds_bf16']:.3f} s -> {gflops(f['achieved_flops_bf16'])} GFLOP/s "
-                  f"= {f['fraction_of_bf16_peak_bf16']:.2f} of the bf16 matmul peak", "",
+                  + (f"= {f['fraction_of_bf16_peak_bf16']:.2f} of the bf16 matmul peak" if "bf16" not in emulated else
+                     f"({f['tile_seconds_bf16'] / f['tile_seconds']:.1f}x the fp32 tile's time: this CPU has no native "
+                     "bf16 kernels, torch emulates them)"), "",
                   "fp32 `render_tile` by queries per chunk (the decoder's temporaries grow with the chunk; default "
                   f"on a CPU: {f['default_query_chunk']}): "
                   + ", ".join(f"{chunk}: {sec:.3f} s" for chunk, sec in f["tile_seconds_by_query_chunk"].items()), "",
@@ -933,7 +941,9 @@ def report(res: dict) -> str:
             speed = pr["fp32"]["seconds"] / e["seconds"]
             err = ("| 0 | 0 | reference" if precision == "fp32" else
                    f"| {e['max_abs_error']:.2e} | {e['rmse']:.2e} | {e['psnr_vs_fp32_db']:.1f}")
-            lines.append(f"| {precision} | {e['seconds']:.2f} | {speed:.2f}x {err} | {'' if e['finite'] else 'non-finite values'} |")
+            notes = ([] if e["finite"] else ["non-finite values"]) + (
+                [] if e.get("native", True) else ["no native kernels on this CPU: emulated (geossr upsample warns)"])
+            lines.append(f"| {precision} | {e['seconds']:.2f} | {speed:.2f}x {err} | {'; '.join(notes)} |")
         lines.append("")
     if res.get("findings"):
         lines += ["## Findings", ""] + [f"- {x}" for x in res["findings"]] + [""]

@@ -16,3 +16,38 @@ def resolve_device(request: str = "auto") -> str:
     if request != "cpu" and not request.startswith("cuda"):
         raise GeossrError(f"unknown device {request!r}; use auto, cpu or cuda[:N]")
     return request
+
+
+class EmulatedPrecisionWarning(UserWarning):
+    """Reduced precision that the hardware only emulates (much slower than fp32)."""
+
+
+def emulated_precision_warning(precision: str, device: str) -> str | None:
+    """A warning when ``precision`` has no native kernels on ``device``, else None.
+
+    Reduced precision pays only where the hardware computes it. On a CPU without AVX512-BF16/AMX
+    (bf16) or AVX512-FP16/AMX-FP16 (fp16) torch emulates it: the engine benchmark measured bf16 and
+    fp16 inference 8-9x slower than fp32 on an AVX2 CPU (benchmarks/results/engine.md).
+    """
+    import torch
+
+    if precision == "fp32":
+        return None
+    if device.startswith("cuda"):
+        native = precision == "fp16" or torch.cuda.is_bf16_supported()
+        hardware = "this GPU"
+    else:
+        native = native_cpu_precisions().get(precision, False)
+        hardware = "this CPU (no AVX512-BF16/AMX)" if precision == "bf16" else "this CPU (no AVX512-FP16/AMX-FP16)"
+    if native:
+        return None
+    return f"--precision {precision}: {hardware} has no native {precision} kernels; torch emulates them, " \
+           f"which is much slower than fp32 (use --precision fp32)"
+
+
+def native_cpu_precisions() -> dict[str, bool]:
+    """Whether this CPU computes bf16 / fp16 natively (oneDNN's own check, as torch's tests use it)."""
+    import torch
+
+    return {"bf16": torch.ops.mkldnn._is_mkldnn_bf16_supported(),
+            "fp16": torch.ops.mkldnn._is_mkldnn_fp16_supported()}

@@ -13,6 +13,7 @@ from geossr.models import build
 from geossr.models.checkpoint import save_checkpoint
 from geossr.scene.engine import upsample
 from geossr.scene.io import open_raster
+from geossr.scene.upsample import upsample_file
 from geossr.scene.simulate import integrate_bands, simulate
 from geossr.spectral.integration import response_matrix
 from geossr.spectral.sensors import load_sensor
@@ -246,3 +247,31 @@ def test_every_tile_hands_its_freed_memory_back(cave_example, monkeypatch):
     out = upsample(data, 2, "grid:400:700:8", build("bicubic", input_sensor="nikon_d700"), tile=128)
     out.compute(scheduler="threads")
     assert trims == [0] * 16  # a 512² output in 128 px tiles
+
+
+@pytest.mark.parametrize("native", [False, True])
+def test_reduced_precision_the_cpu_only_emulates_is_warned_about(ms_file, tmp_path, monkeypatch, native):
+    # On an AVX2 CPU bf16 / fp16 inference ran 8-9x slower than fp32 (benchmarks/results/engine.md).
+    import geossr.device
+
+    monkeypatch.setattr(geossr.device, "native_cpu_precisions", lambda: {"bf16": native, "fp16": native})
+    summary = upsample_file(ms_file, tmp_path / "sr.tif", scale=2, sensor="grid:450:850:5", model="bicubic",
+                            device="cpu", precision="bf16")
+    slow = [w for w in summary["warnings"] if "--precision bf16" in w]
+    assert summary["status"] == "written"
+    assert len(slow) == (0 if native else 1)
+    assert native or "no native bf16 kernels" in slow[0] and "slower than fp32" in slow[0]
+
+
+def test_python_api_warns_about_emulated_precision(ms_file, monkeypatch):
+    import warnings
+
+    import geossr.device
+
+    monkeypatch.setattr(geossr.device, "native_cpu_precisions", lambda: {"bf16": False, "fp16": False})
+    data, model = open_raster(ms_file), build("bicubic", input_sensor=IKONOS)
+    with pytest.warns(UserWarning, match="--precision fp16: .* no native fp16 kernels"):
+        upsample(data, 2, "grid:450:850:5", model, precision="fp16")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        upsample(data, 2, "grid:450:850:5", model, precision="fp32")

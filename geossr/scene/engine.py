@@ -29,6 +29,7 @@ import contextlib
 import ctypes
 import math
 import uuid
+import warnings
 from dataclasses import dataclass
 
 import dask
@@ -40,6 +41,7 @@ import xarray as xr
 from affine import Affine
 from scipy import ndimage
 
+from geossr.device import EmulatedPrecisionWarning, emulated_precision_warning
 from geossr.models.base import SuperResolver
 from geossr.spectral.bands import Sensor
 from geossr.spectral.sensors import load_sensor
@@ -226,6 +228,8 @@ def upsample(
     """
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}")
+    if slow := emulated_precision_warning(precision, device):
+        warnings.warn(slow, EmulatedPrecisionWarning, stacklevel=2)
     sensor = load_sensor(sensor) if isinstance(sensor, str) else sensor
     geometry = Geometry(data.sizes["y"], data.sizes["x"], float(scale))
     if geometry.out_height < 1 or geometry.out_width < 1:

@@ -26,7 +26,7 @@ import numpy as np
 import rasterio
 
 from geossr import __version__
-from geossr.device import resolve_device
+from geossr.device import EmulatedPrecisionWarning, emulated_precision_warning, resolve_device
 from geossr.consistency import covered_input_bands
 from geossr.errors import GeossrError
 from geossr.models import build
@@ -168,6 +168,12 @@ def upsample_file(
     check_output_path(output_path, overwrite)
     cleanup_stale_temporaries(output_path)
     training = card.get("training", {})
+    if net.fixed_intervals_nm is not None and (
+        net.fixed_intervals_nm.shape != target.intervals_nm.shape
+        or not np.allclose(net.fixed_intervals_nm, target.intervals_nm, atol=0.5)
+    ):
+        raise GeossrError(f"--model {net.name} produces only the {len(net.fixed_intervals_nm)} bands it was "
+                          f"trained for, not {target.name}; use ssif for other band sets")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         check_scale(scale, training.get("scale_range"))
@@ -189,14 +195,12 @@ def upsample_file(
                 warnings.warn(f"--consistency: input band{'s' if len(left_out) > 1 else ''} {', '.join(left_out)} "
                               f"reach{'' if len(left_out) > 1 else 'es'} beyond the output bands {target.name}: "
                               f"the output is projected onto {', '.join(projected_onto)} only")
-    if net.fixed_intervals_nm is not None and (
-        net.fixed_intervals_nm.shape != target.intervals_nm.shape
-        or not np.allclose(net.fixed_intervals_nm, target.intervals_nm, atol=0.5)
-    ):
-        raise GeossrError(f"--model {net.name} produces only the {len(net.fixed_intervals_nm)} bands it was "
-                          f"trained for, not {target.name}; use ssif for other band sets")
-    out = upsample(data * factor, scale, target, net.to(device), tile=tile, device=device, precision=precision,
-                   consistency=consistency)
+        if slow := emulated_precision_warning(precision, device):
+            warnings.warn(slow)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", EmulatedPrecisionWarning)  # said above, with the other warnings
+        out = upsample(data * factor, scale, target, net.to(device), tile=tile, device=device, precision=precision,
+                       consistency=consistency)
     numpy_dtype, nodata = DTYPES[dtype]
     if dtype == "uint16":
         scaled = (out * UINT16_SCALE).clip(0, nodata - 1).round()
