@@ -37,7 +37,7 @@ def emulated_precision_warning(precision: str, device: str) -> str | None:
         native = precision == "fp16" or torch.cuda.is_bf16_supported()
         hardware = "this GPU"
     else:
-        native = native_cpu_precisions().get(precision, False)
+        native = native_cpu_precisions().get(precision, True)  # not known: no warning
         hardware = "this CPU (no AVX512-BF16/AMX)" if precision == "bf16" else "this CPU (no AVX512-FP16/AMX-FP16)"
     if native:
         return None
@@ -46,8 +46,12 @@ def emulated_precision_warning(precision: str, device: str) -> str | None:
 
 
 def native_cpu_precisions() -> dict[str, bool]:
-    """Whether this CPU computes bf16 / fp16 natively (oneDNN's own check, as torch's tests use it)."""
+    """Whether this CPU computes bf16 / fp16 natively (oneDNN's own check, as torch's tests use it);
+    empty where this torch build cannot tell (no oneDNN)."""
     import torch
 
-    return {"bf16": torch.ops.mkldnn._is_mkldnn_bf16_supported(),
-            "fp16": torch.ops.mkldnn._is_mkldnn_fp16_supported()}
+    try:
+        return {"bf16": torch.ops.mkldnn._is_mkldnn_bf16_supported(),
+                "fp16": torch.ops.mkldnn._is_mkldnn_fp16_supported()}
+    except (AttributeError, RuntimeError):
+        return {}

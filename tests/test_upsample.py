@@ -275,3 +275,13 @@ def test_python_api_warns_about_emulated_precision(ms_file, monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
         upsample(data, 2, "grid:450:850:5", model, precision="fp32")
+
+
+def test_no_precision_warning_where_torch_cannot_tell(monkeypatch):
+    import geossr.device
+
+    monkeypatch.setattr(geossr.device, "native_cpu_precisions", lambda: {})
+    assert geossr.device.emulated_precision_warning("bf16", "cpu") is None
+    monkeypatch.setattr(geossr.device, "native_cpu_precisions", lambda: {"bf16": False})
+    assert "no native bf16" in geossr.device.emulated_precision_warning("bf16", "cpu")
+    assert geossr.device.emulated_precision_warning("fp32", "cpu") is None
