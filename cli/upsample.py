@@ -69,7 +69,8 @@ def upsample(
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda[:N]."),
     tile: int = typer.Option(256, "--tile", help="Output tile size in pixels (memory is bounded by it)."),
     dtype: str = typer.Option("float32", "--dtype", help="float32 (NaN nodata) or uint16 (x10000, 65535 nodata)."),
-    precision: str = typer.Option("fp32", "--precision", help="fp32, bf16 or fp16 inference."),
+    precision: str = typer.Option("fp32", "--precision", help="fp32, bf16 or fp16 inference; bf16/fp16 are faster only "
+                                   "where the CPU or GPU computes them natively (warned otherwise)."),
     consistency: bool = typer.Option(
         False, "--consistency",
         help="Project the output so it re-integrates to the input, in every input band the output bands hold.",
