@@ -34,6 +34,10 @@ so ratios compare like with like on a noisy machine):
    the workers (see ``child_scheduler``);
 4. bf16 / fp16 autocast vs fp32 (``precision`` of the engine) on the 1x scene.
 
+``--device cuda`` runs parts 1 and 4 on a GPU (the tiled engine, the reference and the precision
+runs; GPU memory from ``torch.cuda.max_memory_allocated`` beside the peak RSS); parts 2 and 3
+measure the CPU and are left out.
+
 Writes OUT.md and OUT.json. Other jobs running at the same time skew every number (on 2 cores a
 single busy process can slow torch's 2-thread kernels several-fold): before every measurement
 the script waits (up to ``--wait-idle`` s) until no ``geossr train`` process and no other
@@ -79,6 +83,20 @@ def peak_rss_bytes() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: kilobytes
 
 
+def reset_device_peak(device: str) -> None:
+    import torch
+
+    if device.startswith("cuda"):
+        torch.cuda.reset_peak_memory_stats(device)
+
+
+def device_peak_bytes(device: str) -> int | None:
+    """The GPU memory torch allocated at most since the last reset (None on a CPU)."""
+    import torch
+
+    return torch.cuda.max_memory_allocated(device) if device.startswith("cuda") else None
+
+
 def mib(n: float) -> float:
     return n / 2**20
 
@@ -113,13 +131,15 @@ def child_tiled(p: dict) -> dict:
     def run(path, output):
         start = time.perf_counter()
         summary = upsample_file(path, output, scale=p["scale"], sensor=p["sensor"], weights=p["weights"],
-                                tile=p["tile"], precision=p.get("precision", "fp32"), device="cpu", overwrite=True)
+                                tile=p["tile"], precision=p.get("precision", "fp32"), device=p["device"], overwrite=True)
         return time.perf_counter() - start, summary
 
     # One call on a 16 x 16 scene first: the process's one-time initialisation stays out of the timing.
     first_call, _ = run(p["warm_input"], str(Path(p["output"]).with_suffix(".warm.tif")))
+    reset_device_peak(p["device"])
     elapsed, summary = run(p["input"], p["output"])
     return {"seconds": elapsed, "peak_rss": peak_rss_bytes(), "baseline_rss": baseline,
+            "device_peak": device_peak_bytes(p["device"]),
             "first_call_tiny_seconds": first_call, "output_size": summary["output_size"], "bands": summary["bands"],
             "torch_threads": torch.get_num_threads(), "warnings": summary["warnings"]}
 
@@ -197,7 +217,7 @@ def child_reference(p: dict) -> dict:
         sensor = load_sensor(p["sensor"])
         intervals = torch.as_tensor(sensor.intervals_nm, dtype=torch.float32)
         model, _ = load_checkpoint(p["weights"])
-        model.eval()
+        model.eval().to(p["device"])
         with rasterio.open(path) as src:
             lr = src.read().astype(np.float32)
             transform = src.transform
@@ -205,7 +225,8 @@ def child_reference(p: dict) -> dict:
         out_size = (math.floor(height * p["scale"] + 1e-9), math.floor(width * p["scale"] + 1e-9))
         with torch.no_grad():
             # clamped at 0 as the engine's render_tile does (reflectance is never negative)
-            out = liif_reference_render(model, torch.from_numpy(lr)[None], out_size, intervals)[0].clamp_(min=0).numpy()
+            out = liif_reference_render(model, torch.from_numpy(lr)[None].to(p["device"]), out_size,
+                                        intervals.to(p["device"]))[0].clamp_(min=0).cpu().numpy()
         profile = geotiff_profile(out_size[0], out_size[1], len(sensor))
         profile["transform"] = transform * transform.scale(1 / p["scale"])
         with rasterio.open(output, "w", **profile) as dst:
@@ -213,8 +234,10 @@ def child_reference(p: dict) -> dict:
         return time.perf_counter() - start, out_size, len(sensor)
 
     first_call, *_ = run(p["warm_input"], str(Path(p["output"]).with_suffix(".warm.tif")))
+    reset_device_peak(p["device"])
     elapsed, out_size, bands = run(p["input"], p["output"])
     return {"seconds": elapsed, "peak_rss": peak_rss_bytes(), "baseline_rss": baseline,
+            "device_peak": device_peak_bytes(p["device"]),
             "first_call_tiny_seconds": first_call, "output_size": list(out_size), "bands": bands,
             "torch_threads": torch.get_num_threads(), "query_batch": LIIF_EVAL_BATCH}
 
@@ -508,12 +531,11 @@ def child_precision(p: dict) -> dict:
     import rasterio
     import torch
 
-    from geossr.device import native_cpu_precisions
+    from geossr.device import emulated_precision_warning
     from geossr.scene.upsample import upsample_file
 
     out_dir = Path(p["out_dir"])
     result = {}
-    native = native_cpu_precisions()
     for precision in ("fp32", "bf16", "fp16"):
         output = out_dir / f"precision_{precision}.tif"
         try:
@@ -521,12 +543,12 @@ def child_precision(p: dict) -> dict:
             for _ in range(p["repeats"] + 1):  # the first call is a warm-up (kernel selection)
                 start = time.perf_counter()
                 upsample_file(p["input"], output, scale=p["scale"], sensor=p["sensor"], weights=p["weights"],
-                              tile=p["tile"], precision=precision, device="cpu", overwrite=True)
+                              tile=p["tile"], precision=precision, device=p["device"], overwrite=True)
                 times.append(time.perf_counter() - start)
             with rasterio.open(output) as src:
                 values = src.read()
             result[precision] = {"seconds": min(times[1:]), "all_seconds": times, "output": str(output),
-                                 "finite": bool(np.isfinite(values).all()), "native": native.get(precision, True)}
+                                 "finite": bool(np.isfinite(values).all()), "native": emulated_precision_warning(precision, p["device"]) is None}
         except Exception as exc:  # noqa: BLE001 - reported, not hidden
             result[precision] = {"error": f"{type(exc).__name__}: {exc}"}
     with rasterio.open(result["fp32"]["output"]) as src:
@@ -776,6 +798,7 @@ def machine() -> dict:
     return {"cpu": cpu, "cores": os.cpu_count(), "ram_gib": round(psutil.virtual_memory().total / 2**30, 1),
             "simd": simd, "torch": torch.__version__, "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
             "torch_threads": torch.get_num_threads(), "python": platform.python_version(),
+            "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
             "os": f"{platform.system()} {platform.release()}",
             "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds")}
 
@@ -798,7 +821,9 @@ def report(res: dict) -> str:
              f"- date: {m['date']}",
              f"- machine: {m['cpu']}, {m['cores']} cores, {m['ram_gib']} GiB RAM, SIMD {', '.join(m['simd'])}"
              f"{'' if 'amx_bf16' in m['simd'] else ' (no AMX)'}, {m['os']}, Python {m['python']}, torch {m['torch']} (CPU capability {m['torch_cpu_capability']}, "
-             f"{m['torch_threads']} threads)",
+             f"{m['torch_threads']} threads)"
+             + (f"; GPU {m['gpu']}, the tiled engine, the reference and the precision runs on {cfg['device']}"
+                if cfg.get("device", "cpu") != "cpu" else ""),
              f"- load: other busy processes at start: {res['busy_at_start'] or 'none'}; load average at start "
              f"{res['loadavg_start']}, at end {res['loadavg_end']}; CPU used by other processes during the run "
              f"(sampled every 2 s): mean {res['other_load']['mean_other_cores']:.2f} cores, max "
@@ -837,6 +862,11 @@ def report(res: dict) -> str:
                 f"| {row['throughput_ratio']:.2f} | {mib(t['peak_rss']):.0f} ({mib(t['peak_rss'] - t['baseline_rss']):.0f}) "
                 f"| {mib(r['peak_rss']):.0f} ({mib(r['peak_rss'] - r['baseline_rss']):.0f}) | {row['memory_ratio']:.2f} "
                 f"| {row['max_abs_diff']:.1e} |")
+        if res["throughput"][0]["tiled"].get("device_peak") is not None:
+            lines += ["", "GPU memory (`torch.cuda.max_memory_allocated`, the timed call): " + "; ".join(
+                f"{row['size']}x tiled {mib(row['tiled']['device_peak']):.0f} MiB, reference "
+                f"{mib(row['reference']['device_peak']):.0f} MiB ({row['tiled']['device_peak'] / row['reference']['device_peak']:.2f})"
+                for row in res["throughput"])]
         s = res["summary"]
         lines += ["",
                   f"- tiled throughput >= 3x the reference at the largest size: {s['throughput_ratio_largest']:.2f}x, "
@@ -942,7 +972,7 @@ def report(res: dict) -> str:
             err = ("| 0 | 0 | reference" if precision == "fp32" else
                    f"| {e['max_abs_error']:.2e} | {e['rmse']:.2e} | {e['psnr_vs_fp32_db']:.1f}")
             notes = ([] if e["finite"] else ["non-finite values"]) + (
-                [] if e.get("native", True) else ["no native kernels on this CPU: emulated (geossr upsample warns)"])
+                [] if e.get("native", True) else ["no native kernels on this hardware: emulated (geossr upsample warns)"])
             lines.append(f"| {precision} | {e['seconds']:.2f} | {speed:.2f}x {err} | {'; '.join(notes)} |")
         lines.append("")
     if res.get("findings"):
@@ -1036,13 +1066,25 @@ def main() -> None:
     parser.add_argument("--tile", type=int, default=256, help="engine tile (output px); 256 is upsample_file's default")
     parser.add_argument("--repeats", type=int, default=2, help="timed repeats per measurement (best is reported)")
     parser.add_argument("--parts", default="flops,throughput,scaling,precision")
+    parser.add_argument("--device", default="cpu",
+                        help="cpu or cuda[:N]: where parts 1 and 4 compute (parts 2 and 3 measure the CPU: cpu only)")
     parser.add_argument("--wait-idle", type=float, default=900, help="seconds to wait, before each measurement, for other CPU load (e.g. `geossr train`) to end")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/engine"))
     args = parser.parse_args()
     args.weights = args.weights or default_weights()
     if not args.weights.is_file():
         parser.error(f"weights not found: {args.weights}")
+    from geossr.device import resolve_device
+    from geossr.errors import GeossrError
+
+    try:
+        resolve_device(args.device)
+    except GeossrError as exc:
+        parser.error(str(exc))
     parts = set(args.parts.split(","))
+    if args.device != "cpu" and parts & {"flops", "scaling"}:
+        print(f"parts flops and scaling measure the CPU: left out with --device {args.device}", flush=True)
+        parts -= {"flops", "scaling"}
     WAIT_IDLE_SECONDS[0] = args.wait_idle
     busy = wait_until_idle(args.wait_idle)
     if busy:
@@ -1052,8 +1094,10 @@ def main() -> None:
     card = json.loads(args.weights.with_suffix(".json").read_text())
     model_cfg = {k: v for k, v in card["model"].items() if k != "input_sensor"}
     res["config"] = {"weights": str(args.weights), "model": json.dumps(model_cfg), "base": args.base, "scale": args.scale,
-                     "sensor": args.sensor, "tile": args.tile, "repeats": args.repeats, "data": str(args.data)}
-    common = {"weights": str(args.weights.resolve()), "scale": args.scale, "sensor": args.sensor, "tile": args.tile}
+                     "sensor": args.sensor, "tile": args.tile, "repeats": args.repeats, "data": str(args.data),
+                     "device": args.device}
+    common = {"weights": str(args.weights.resolve()), "scale": args.scale, "sensor": args.sensor, "tile": args.tile,
+              "device": args.device}
     res["code"] = code_version()
     sections = {}
     monitor = LoadMonitor().__enter__()
