@@ -34,7 +34,8 @@ def emulated_precision_warning(precision: str, device: str) -> str | None:
     if precision == "fp32":
         return None
     if device.startswith("cuda"):
-        native = precision == "fp16" or torch.cuda.is_bf16_supported()
+        # including_emulation=False: torch otherwise answers yes for GPUs before Ampere, which emulate bf16
+        native = precision == "fp16" or torch.cuda.is_bf16_supported(including_emulation=False)
         hardware = "this GPU"
     else:
         native = native_cpu_precisions().get(precision, True)  # not known: no warning

@@ -285,3 +285,12 @@ def test_no_precision_warning_where_torch_cannot_tell(monkeypatch):
     monkeypatch.setattr(geossr.device, "native_cpu_precisions", lambda: {"bf16": False})
     assert "no native bf16" in geossr.device.emulated_precision_warning("bf16", "cpu")
     assert geossr.device.emulated_precision_warning("fp32", "cpu") is None
+
+
+def test_bf16_on_a_gpu_that_only_emulates_it_is_warned_about(monkeypatch):
+    # torch.cuda.is_bf16_supported() says yes by default also where the GPU (before Ampere) emulates bf16
+    import geossr.device
+
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: including_emulation)
+    assert "this GPU has no native bf16" in geossr.device.emulated_precision_warning("bf16", "cuda")
+    assert geossr.device.emulated_precision_warning("fp16", "cuda:0") is None
