@@ -192,8 +192,8 @@ def liif_reference_render(model, lr, out_size, intervals):
     feat_unfold = F.unfold(feat, 3, padding=1).view(b, c * 9, h, w)
     del feat
     rows, cols = grid_centres(out_size[0], h), grid_centres(out_size[1], w)
-    pos = torch.stack(torch.meshgrid(rows, cols, indexing="ij"), dim=-1).reshape(1, -1, 2)
-    cell = torch.tensor([h / out_size[0], w / out_size[1]], dtype=torch.float64).expand_as(pos)
+    pos = torch.stack(torch.meshgrid(rows, cols, indexing="ij"), dim=-1).reshape(1, -1, 2).to(lr.device)
+    cell = torch.tensor([h / out_size[0], w / out_size[1]], dtype=torch.float64, device=lr.device).expand_as(pos)
     bands = model.prepare_bands(intervals)
     values = [model.decode_bands(liif_query(model, feat_unfold, pos[:, s:s + LIIF_EVAL_BATCH],
                                             cell[:, s:s + LIIF_EVAL_BATCH]), bands)
