@@ -27,7 +27,7 @@ def emulated_precision_warning(precision: str, device: str) -> str | None:
 
     Reduced precision pays only where the hardware computes it. On a CPU without AVX512-BF16/AMX
     (bf16) or AVX512-FP16/AMX-FP16 (fp16) torch emulates it: the engine benchmark measured bf16 and
-    fp16 inference 8-9x slower than fp32 on an AVX2 CPU (benchmarks/results/engine.md).
+    fp16 inference 7-9x slower than fp32 on an AVX2 CPU (benchmarks/results/engine.md).
     """
     import torch
 

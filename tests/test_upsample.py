@@ -251,7 +251,7 @@ def test_every_tile_hands_its_freed_memory_back(cave_example, monkeypatch):
 
 @pytest.mark.parametrize("native", [False, True])
 def test_reduced_precision_the_cpu_only_emulates_is_warned_about(ms_file, tmp_path, monkeypatch, native):
-    # On an AVX2 CPU bf16 / fp16 inference ran 8-9x slower than fp32 (benchmarks/results/engine.md).
+    # On an AVX2 CPU bf16 / fp16 inference ran 7-9x slower than fp32 (benchmarks/results/engine.md).
     import geossr.device
 
     monkeypatch.setattr(geossr.device, "native_cpu_precisions", lambda: {"bf16": native, "fp16": native})
