@@ -1067,7 +1067,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2, help="timed repeats per measurement (best is reported)")
     parser.add_argument("--parts", default="flops,throughput,scaling,precision")
     parser.add_argument("--device", default="cpu",
-                        help="cpu or cuda[:N]: where parts 1 and 4 compute (parts 2 and 3 measure the CPU: cpu only)")
+                        help="cpu, cuda[:N] or auto: where parts 1 and 4 compute (parts 2 and 3 measure the CPU: cpu only)")
     parser.add_argument("--wait-idle", type=float, default=900, help="seconds to wait, before each measurement, for other CPU load (e.g. `geossr train`) to end")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/engine"))
     args = parser.parse_args()
@@ -1078,7 +1078,7 @@ def main() -> None:
     from geossr.errors import GeossrError
 
     try:
-        resolve_device(args.device)
+        args.device = resolve_device(args.device)  # "auto" becomes the device the children use
     except GeossrError as exc:
         parser.error(str(exc))
     parts = set(args.parts.split(","))
