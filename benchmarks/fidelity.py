@@ -4,8 +4,8 @@
 
 Sections (each a table in OUT.md; all rows in OUT.json):
 - CAVE, held-out scenes: bicubic, the shipped LIIF and SSIF RGB models at p = 2, 4, 8 (trained) and 12
-  (out of distribution), C = 31, 15 and 62 bands, each SSIF row also projected onto the input
-  (``--consistency``);
+  (out of distribution), C = 31, 15 and 62 bands, each SSIF and bicubic row also projected onto the
+  input (``--consistency``);
 - CAVE at p = 1 (spectral super-resolution): the shipped FMNet beside the shipped SSIF and bicubic;
 - CAVE, SSIF variants against LIIF on one equal short budget (checkpoints found in ``--runs``);
 - the held-out remote-sensing scene: the shipped IKONOS SSIF model, LIIF on the same budget, bicubic.
@@ -140,7 +140,7 @@ def run_section(section: Section, runs: Path, root: Path, crop: int | None) -> t
             found = evaluate_model(model, cubes, list(section.scales), list(section.bands), label=name, crop=crop,
                                    trained_scale_range=training.get("scale_range"),
                                    trained_spectral_range=training.get("spectral_range_nm"),
-                                   consistency=section.consistency and card.get("model", {}).get("name") == "ssif")
+                                   consistency=section.consistency and projects(name, card))
         method = paper_method(card)
         for row in found:
             row["section"] = section.key
@@ -152,6 +152,12 @@ def run_section(section: Section, runs: Path, root: Path, crop: int | None) -> t
             row["out_of_distribution"] = out_of_distribution(row, training, model.fixed_intervals_nm is None)
         rows += found
     return rows, budgets
+
+
+def projects(name: str, card: dict) -> bool:
+    """Rows projected onto the input (``--consistency``): SSIF's, and bicubic's beside them, since the
+    projection raises any output that does not re-integrate to its input, the baseline's too."""
+    return name == "bicubic" or card.get("model", {}).get("name") == "ssif"
 
 
 def out_of_distribution(row: dict, training: dict, any_bands: bool) -> bool:

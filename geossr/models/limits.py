@@ -51,10 +51,15 @@ def check_band_range(intervals_nm: np.ndarray, trained: tuple[float, float] | No
 INPUT_REACH_NM = 50.0
 
 
+def input_span_nm(source: Sensor) -> tuple[float, float]:
+    """The wavelengths the input sensor measures: its lowest and highest band edge (centre ± FWHM/2)."""
+    return (float(np.min(source.centers_nm - source.fwhms_nm / 2)),
+            float(np.max(source.centers_nm + source.fwhms_nm / 2)))
+
+
 def check_input_reach(source: Sensor, intervals_nm: np.ndarray, model_label: str) -> None:
     """Warn when the requested bands reach well past what the input sensor measures."""
-    low = float(np.min(source.centers_nm - source.fwhms_nm / 2))
-    high = float(np.max(source.centers_nm + source.fwhms_nm / 2))
+    low, high = input_span_nm(source)
     lo, hi = float(np.min(intervals_nm)), float(np.max(intervals_nm))
     if lo < low - INPUT_REACH_NM or hi > high + INPUT_REACH_NM:
         warnings.warn(f"requested bands {lo:.0f}-{hi:.0f} nm reach more than {INPUT_REACH_NM:.0f} nm past the input "
