@@ -15,8 +15,8 @@ own sensor, and — as one would use it without an any-sensor model — on the b
 Sentinel-2 and Landsat 8) and bicubic + linear spectral interpolation, at p = 2 and 4: PSNR /
 SSIM / SAM; also the any-sensor output and the bicubic baseline each projected onto the input
 (geossr.consistency.project_to_input, what `--consistency` does), since the projection raises any
-output that does not re-integrate to its input, the baseline's too. Beside the PSNR over all target
-bands, the PSNR over the target bands inside the input sensor's span (its lowest to highest band
+output that does not re-integrate to its input, the baseline's too. Beside the scores over all target
+bands, PSNR and SSIM over the target bands inside the input sensor's span (its lowest to highest band
 edge, centre ± FWHM/2): outside it (ROSIS's 430-452 nm below Landsat 8's B2) every method extrapolates.
 
 ROSIS stops at 860 nm while the Sentinel-2 B08 and Landsat 8 B5 responses reach further (27 % and
@@ -129,9 +129,10 @@ def fold_models(data: Path, folds_dir: Path, held_out: str, spectral_range_nm: l
 
 
 def scores(pred: torch.Tensor, hr: torch.Tensor, in_span: np.ndarray) -> dict:
-    """PSNR / SSIM / SAM over all bands, and PSNR over the bands ``in_span`` selects."""
+    """PSNR / SSIM / SAM over all bands, and PSNR / SSIM over the bands ``in_span`` selects."""
     p, r = pred[0].numpy(), hr[0].numpy()
-    return {"psnr": psnr(p, r), "ssim": ssim(p, r), "sam": sam(p, r), "psnr_in_span": psnr(p[in_span], r[in_span])}
+    return {"psnr": psnr(p, r), "ssim": ssim(p, r), "sam": sam(p, r),
+            "psnr_in_span": psnr(p[in_span], r[in_span]), "ssim_in_span": ssim(p[in_span], r[in_span])}
 
 
 def held_out_rows(cubes: list, any_model, ikonos_model, spectral_range_nm=None) -> list[dict]:
@@ -262,11 +263,11 @@ def real_scene_rows(data: Path, pictures: Path, work: Path) -> tuple[list[dict],
 
 def held_out_table(rows: list[dict]) -> str:
     lines = ["| scene | input sensor | in training | model | p | PSNR (dB) | SSIM | SAM (°) "
-             "| PSNR, bands in the input's span (dB) |", "|---|---|---|---|---|---|---|---|---|"]
+             "| bands in the input's span: PSNR (dB) / SSIM |", "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['scene']} | {r['input']} | {r['status']} | {r['model']} | {r['scale']:g} | "
                      f"{r['psnr']:.2f} | {r['ssim']:.4f} | {r['sam']:.2f} | "
-                     f"{r['psnr_in_span']:.2f} ({r['bands_in_input_span']} of {r['bands']}) |")
+                     f"{r['psnr_in_span']:.2f} / {r['ssim_in_span']:.4f} ({r['bands_in_input_span']} of {r['bands']}) |")
     return "\n".join(lines) + "\n"
 
 
