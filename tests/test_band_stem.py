@@ -37,6 +37,35 @@ def test_untrained_model_is_the_bicubic_baseline_and_learns_a_residual():
         assert (tiny_model()(lr, (20, 25), intervals) - baseline).abs().max() > 1e-3
 
 
+def test_outside_the_input_span_the_correction_is_a_bounded_factor():
+    sensor = load_sensor(S2)  # B02-B08 span 459-886 nm
+    lr = torch.rand(1, 4, 9, 11)
+    intervals = torch.tensor(load_sensor("grid:400:880:12").intervals_nm, dtype=torch.float32)
+    outside = torch.from_numpy(intervals.numpy().mean(axis=1) < 459)
+    assert 0 < int(outside.sum()) < len(outside)
+    models = {}
+    for kind in ("offset", "factor"):
+        torch.manual_seed(0)
+        models[kind] = build("ssif-any", input_sensor=sensor, outside_input=kind, **TINY).eval()
+    with torch.no_grad():
+        baseline = build("bicubic", input_sensor=sensor)(lr, (20, 25), intervals)
+        assert torch.allclose(models["factor"](lr, (20, 25), intervals), baseline, atol=1e-6)  # fresh: factor 1
+        for model in models.values():
+            torch.manual_seed(1)
+            torch.nn.init.normal_(model.spectral_encoder.mlp.layers[-1].weight, std=5.0)
+        offset, factor = (models[kind](lr, (20, 25), intervals) for kind in ("offset", "factor"))
+    assert torch.allclose(offset[:, ~outside], factor[:, ~outside])  # inside the span: the same offset
+    assert (offset[:, outside] < 0).any() and (factor[:, outside] >= 0).all()
+    lit = baseline[:, outside] > 1e-3
+    ratio = factor[:, outside][lit] / baseline[:, outside][lit]
+    assert ratio.min() >= np.exp(-4) * (1 - 1e-5) and ratio.max() <= np.exp(4) * (1 + 1e-5)
+
+
+def test_unknown_outside_input_refused():
+    with pytest.raises(ValueError, match="outside_input must be one of offset, factor"):
+        build("ssif-any", input_sensor=S2, outside_input="relative", **TINY)
+
+
 def permuted(sensor: Sensor, order) -> Sensor:
     return Sensor(f"{sensor.name}-permuted", tuple(sensor.bands[i] for i in order))
 
