@@ -57,7 +57,7 @@ from geossr.fileio import atomic_output  # noqa: E402
 from geossr.metrics import psnr, sam, ssim  # noqa: E402
 from geossr.models import build  # noqa: E402
 from geossr.models.checkpoint import load_checkpoint  # noqa: E402
-from geossr.models.limits import input_span_nm  # noqa: E402
+from geossr.models.limits import inside_input_span  # noqa: E402
 from geossr.models.weights import WEIGHTS_DIR  # noqa: E402
 from geossr.scene.quicklook import plot_spectrum  # noqa: E402
 from geossr.scene.io import read_sensor  # noqa: E402
@@ -148,14 +148,12 @@ def held_out_rows(cubes: list, any_model, ikonos_model, spectral_range_nm=None) 
             # What one would do without ssif-any: feed this sensor's blue/green/red/NIR to the IKONOS model.
             models[IKONOS_MISMATCHED] = ikonos_model
         outside = uncovered_fraction(cubes[0].sensor, sensor)
-        span = input_span_nm(sensor)
         for scale in SCALES:
             for pair in evaluation_pairs(cubes, sensor, scale, BANDS, spectral_range_nm,
                                          coverage_tolerance=SIMULATION_TOLERANCE):
                 response = input_response(target_sensor_from_intervals(pair["intervals"].numpy()), sensor,
                                           SIMULATION_TOLERANCE)
-                centres = pair["intervals"].numpy().mean(axis=1)
-                in_span = (centres >= span[0]) & (centres <= span[1])
+                in_span = inside_input_span(sensor, pair["intervals"].numpy())
                 outputs = {}
                 for name, model in models.items():
                     with torch.no_grad():

@@ -57,6 +57,13 @@ def input_span_nm(source: Sensor) -> tuple[float, float]:
             float(np.max(source.centers_nm + source.fwhms_nm / 2)))
 
 
+def inside_input_span(source: Sensor, intervals_nm: np.ndarray) -> np.ndarray:
+    """Which requested bands (by the middle of their interval) lie inside the input sensor's span."""
+    low, high = input_span_nm(source)
+    centres = np.asarray(intervals_nm, dtype=np.float64).mean(axis=-1)
+    return (centres >= low) & (centres <= high)
+
+
 def check_input_reach(source: Sensor, intervals_nm: np.ndarray, model_label: str) -> None:
     """Warn when the requested bands reach well past what the input sensor measures."""
     low, high = input_span_nm(source)

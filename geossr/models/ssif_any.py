@@ -34,7 +34,7 @@ from torch import nn
 
 from geossr.models.band_stem import BandStem, StemmedEncoder
 from geossr.models.bicubic import baseline_spectral_matrix, bicubic_at
-from geossr.models.limits import input_span_nm
+from geossr.models.limits import inside_input_span
 from geossr.models.ssif import SSIF
 from geossr.spectral.bands import Sensor
 
@@ -80,19 +80,21 @@ class AnySensorSSIF(SSIF):
         return EncodedInput(super().encode(lr), lr)
 
     def prepare_bands(self, intervals: torch.Tensor):
-        """SSIF's sampled wavelengths, the baseline's (C, c) spectral interpolation matrix, and which of the
-        C bands lie outside the input's span (by their centres)."""
+        """SSIF's sampled wavelengths, the baseline's (C, c) spectral interpolation matrix, and the mask of
+        the C bands outside the input's span that take a factor (None when none do)."""
         matrix = baseline_spectral_matrix(self.input_sensor, intervals)
-        low, high = input_span_nm(self.input_sensor)
-        centres = intervals.double().mean(dim=-1)
-        outside = (centres < low) | (centres > high)
-        return super().prepare_bands(intervals), matrix.to(intervals.device), outside.to(intervals.device)
+        outside = None
+        if self.outside_input == "factor":
+            inside = inside_input_span(self.input_sensor, intervals.detach().cpu().numpy())
+            if not inside.all():
+                outside = torch.from_numpy(~inside).to(intervals.device)
+        return super().prepare_bands(intervals), matrix.to(intervals.device), outside
 
     def query(self, encoded: EncodedInput, pos: torch.Tensor, cell: torch.Tensor, bands) -> torch.Tensor:
         spectral, matrix, outside = bands
         residual = super().query(encoded.codes, pos, cell, spectral)
         baseline = (bicubic_at(encoded.image, pos) @ matrix.T.to(encoded.image.dtype)).to(residual.dtype)
-        if self.outside_input == "factor" and outside.any():  # the baseline is in [0, 1]: clamped bicubic, convex in λ
+        if outside is not None:  # the baseline is in [0, 1]: clamped bicubic, convex in λ
             factor = baseline * torch.exp(residual.clamp(-MAX_LOG_FACTOR, MAX_LOG_FACTOR))
             return torch.where(outside, factor, baseline + residual)
         return baseline + residual
