@@ -4,8 +4,9 @@
 
 Part 1, held-out hyperspectral scenes: the real ROSIS crop abu-beach-4 (never trained on) with the
 shipped models, and leave-one-scene-out over the two airborne scenes the shipped models train on —
-Jasper Ridge scored with models trained on SAMSON alone and vice versa (the shipped configs with
-that one scene; trained into --folds on the first run, about 45 min on 2 CPU cores). For each
+Jasper Ridge scored with models trained on SAMSON and not Jasper Ridge, and vice versa (the shipped
+configs without that scene; the any-sensor config's CAVE group stays; trained into --folds on the
+first run, about 45 min on 2 CPU cores). For each
 input sensor — IKONOS B/G/R/NIR, Sentinel-2 B02/B03/B04/B08, Nikon D700 (all three seen in
 training) and Landsat 8 OLI B2-B5 (left out of training) — the input is simulated from the cube
 through the sensor's response and downsampled p times; the target is the cube in 102 contiguous
@@ -29,7 +30,7 @@ crop): `geossr upsample` (the CLI, default model choice) at scale 1 and 2 to the
 physical consistency: the output re-integrated through the input sensor's responses
 (geossr.consistency) against the input, per input band. The ROSIS bands cover S2 B08 and L8 B5
 only partly (see above), so the consistency of those bands is measured on a second output over the
-model's whole trained range (grid:404:890:54). Quicklook and spectrum PNGs for a vegetation, a
+airborne training scenes' range (grid:404:890:54). Quicklook and spectrum PNGs for a vegetation, a
 water and a soil pixel picked from NDVI / NDWI of the input (see ``pick_pixels``).
 """
 

@@ -53,7 +53,7 @@ def test_sensor_specific_weights_still_win(rosis_example, cave_example, run_geos
 
 @pytest.mark.slow
 def test_bands_partly_outside_the_trained_range_are_named_and_left_out(shared_data, run_geossr, tmp_path):
-    # The Landsat 8 crop holds B2-B7; B6 and B7 (SWIR) are far beyond the trained 404-891 nm.
+    # The Landsat 8 crop holds B2-B7; B6 and B7 (SWIR) are far beyond the trained 395-891 nm.
     result = run_geossr("upsample", shared_data / L8_CROP, "-p", "1", "-s", "grid:450:850:5", "--input-sensor",
                         "landsat8_oli:B2,B3,B4,B5,B6,B7", "-m", "ssif-any", "-o", "sr.tif", "--json", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
