@@ -30,8 +30,8 @@ crop): `geossr upsample` (the CLI, default model choice) at scale 1 and 2 to the
 physical consistency: the output re-integrated through the input sensor's responses
 (geossr.consistency) against the input, per input band. The ROSIS bands cover S2 B08 and L8 B5
 only partly (see above), so the consistency of those bands is measured on a second output over the
-airborne training scenes' range (grid:404:890:54). Quicklook and spectrum PNGs for a vegetation, a
-water and a soil pixel picked from NDVI / NDWI of the input (see ``pick_pixels``).
+airborne training scenes' range (grid:404:890:54). Quicklook and spectrum PNGs (at p = 1 and 2) for
+a vegetation, a water and a soil pixel picked from NDVI / NDWI of the input (see ``pick_pixels``).
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ from pathlib import Path
 
 import numpy as np
 import rasterio
+from scipy import ndimage
 import torch
 import yaml
 
@@ -176,20 +177,24 @@ def pick_pixels(path: Path, bands: dict, names: list[str], factor: float) -> dic
     values): vegetation = highest NDVI; water = highest NDWI (McFeeters, green vs NIR) if above 0; soil =
     lowest positive NDVI among pixels with NDWI < -0.1 (clear of water and its edges) whose visible
     reflectance rises with wavelength (blue < green < red, as bare soil's does; grey surfaces and
-    vegetation do not)."""
+    vegetation do not). Each over its 3x3 neighbourhood (the lowest NDVI / NDWI there, soil's test
+    passed by all nine): an upsampled pixel mixes its neighbours, so a shoreline "water" pixel would
+    show the bank's NIR."""
     with rasterio.open(path) as src:
         cube = src.read().astype(np.float64) * factor
     blue, green, red, nir = (cube[names.index(bands[k])] for k in ("blue", "green", "red", "nir"))
     valid = (blue > 0.005) & (green > 0.005) & (red > 0.005) & (nir > 0.005)
-    ndvi = np.where(valid, (nir - red) / np.maximum(nir + red, 1e-6), np.nan)
-    ndwi = np.where(valid, (green - nir) / np.maximum(green + nir, 1e-6), np.nan)
-    picks = {"vegetation": np.unravel_index(np.nanargmax(ndvi), ndvi.shape)}
-    if np.nanmax(ndwi) > 0:
-        picks["water"] = np.unravel_index(np.nanargmax(ndwi), ndwi.shape)
-    soil = np.where((ndvi > 0) & (ndwi < -0.1) & (blue < green) & (green < red), ndvi, np.inf)
-    picks["soil"] = np.unravel_index(np.argmin(soil), soil.shape)
-    return {kind: {"col": int(c), "row": int(r), "ndvi": round(float(ndvi[r, c]), 3), "ndwi": round(float(ndwi[r, c]), 3)}
-            for kind, (r, c) in picks.items()} | {"max_ndwi": round(float(np.nanmax(ndwi)), 3)}
+    ndvi = np.where(valid, (nir - red) / np.maximum(nir + red, 1e-6), -np.inf)
+    ndwi = np.where(valid, (green - nir) / np.maximum(green + nir, 1e-6), -np.inf)
+    ndvi_3x3, ndwi_3x3 = ndimage.minimum_filter(ndvi, 3), ndimage.minimum_filter(ndwi, 3)
+    picks = {"vegetation": np.unravel_index(np.argmax(ndvi_3x3), ndvi.shape)}
+    if ndwi_3x3.max() > 0:
+        picks["water"] = np.unravel_index(np.argmax(ndwi_3x3), ndwi.shape)
+    soil_like = ndimage.minimum_filter((ndvi > 0) & (ndwi < -0.1) & (blue < green) & (green < red), 3)
+    picks["soil"] = np.unravel_index(np.argmin(np.where(soil_like, ndvi, np.inf)), ndvi.shape)
+    return {kind: {"col": int(c), "row": int(r), "ndvi": round(float(ndvi[r, c]), 3), "ndwi": round(float(ndwi[r, c]), 3),
+                   "ndvi_3x3_min": round(float(ndvi_3x3[r, c]), 3), "ndwi_3x3_min": round(float(ndwi_3x3[r, c]), 3)}
+            for kind, (r, c) in picks.items()} | {"max_ndwi": round(float(ndwi.max()), 3)}
 
 
 def consistency(input_path: Path, output_path: Path, sensor, used_bands: list[str], factor: float) -> dict:
@@ -251,12 +256,13 @@ def real_scene_rows(data: Path, pictures: Path, work: Path) -> tuple[list[dict],
                     "output_size": summary["output_size"], "seconds": round(time.perf_counter() - started, 1),
                     "consistency": consistency(path, out, sensor, summary["input_bands"], factor),
                 })
-            if scale == 2.0:
-                for kind, where in pixels[label].items():
-                    if kind != "max_ndwi":
-                        plot_spectrum(path, outputs["rosis"], f"{where['col']},{where['row']}",
-                                      pictures / f"{stem}_x2_spectrum_{kind}.png", input_sensor=spec,
-                                      input_scale=factor)
+            # At p = 1 the spectrum is the model's spectral reading of that input pixel alone; at p = 2 the
+            # plotted output pixel also mixes in its neighbours, as any spatial upsampling does.
+            for kind, where in pixels[label].items():
+                if kind != "max_ndwi":
+                    plot_spectrum(path, outputs["rosis"], f"{where['col']},{where['row']}",
+                                  pictures / f"{stem}_x{scale:g}_spectrum_{kind}.png", input_sensor=spec,
+                                  input_scale=factor)
     return rows, pixels
 
 
@@ -342,7 +348,8 @@ def main() -> None:
                "simulation note": "S2 B08 and L8 B5 reach past ROSIS's 860 nm (27 % and 65 % of their response); "
                                   "on ROSIS they are integrated over the covered part (coverage tolerance 0.7)"}
     pixel_lines = "".join(
-        f"- {scene}: " + "; ".join(f"{k} at col {v['col']}, row {v['row']} (NDVI {v['ndvi']}, NDWI {v['ndwi']})"
+        f"- {scene}: " + "; ".join(f"{k} at col {v['col']}, row {v['row']} (NDVI {v['ndvi']}, NDWI {v['ndwi']}; "
+                                   f"lowest in its 3x3: {v['ndvi_3x3_min']}, {v['ndwi_3x3_min']})"
                                    for k, v in picks.items() if k != "max_ndwi")
         + f" (highest NDWI in the scene: {picks['max_ndwi']})\n" for scene, picks in pixels.items())
     warnings_lines = "".join(dict.fromkeys(f"- {r['scene']}: {w}\n" for r in real for w in r["warnings"]))
@@ -359,7 +366,8 @@ def main() -> None:
           + "\nWarnings:\n\n" + (warnings_lines or "- none\n")
           + "\nPixels for the spectrum plots (NDVI = (NIR-red)/(NIR+red), NDWI = (green-NIR)/(green+NIR); "
             "vegetation = highest NDVI, water = highest NDWI if above 0, soil = lowest positive NDVI among "
-            "pixels with NDWI < -0.1 and blue < green < red; only pixels with all four bands above 0.005):\n\n" + pixel_lines
+            "pixels with NDWI < -0.1 and blue < green < red; only pixels with all four bands above 0.005; each "
+            "judged by its whole 3x3 neighbourhood, since an upsampled pixel mixes its neighbours):\n\n" + pixel_lines
           + f"\nPictures: {', '.join(sorted(p.name for p in pictures.glob('*.png')))} in {pictures}/\n")
     for path, text in ((args.out.with_suffix(".md"), md),
                        (args.out.with_suffix(".json"),
