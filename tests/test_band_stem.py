@@ -61,8 +61,40 @@ def test_outside_the_input_span_the_correction_is_a_bounded_factor():
     assert ratio.min() >= np.exp(-4) * (1 - 1e-5) and ratio.max() <= np.exp(4) * (1 + 1e-5)
 
 
+def test_anchored_factor_is_continuous_at_the_span_edge():
+    sensor = load_sensor(S2)  # B02's lower edge: 459.4 nm
+    low = float(np.min(sensor.centers_nm - sensor.fwhms_nm / 2))
+    torch.manual_seed(2)
+    lr = 0.3 + 0.4 * torch.rand(1, 4, 9, 11)
+    # Requested: far below the edge, just below it, just above it (inside), and the rest inside.
+    intervals = torch.tensor([[400.0, 410.0], [low - 2.05, low - 0.05], [low, low + 5.0], [low + 20, low + 30],
+                              [600.0, 610.0], [840.0, 850.0]])
+    models = {}
+    for kind in ("offset", "factor", "anchored"):
+        torch.manual_seed(0)
+        models[kind] = build("ssif-any", input_sensor=sensor, outside_input=kind, **TINY).eval()
+    with torch.no_grad():
+        baseline = build("bicubic", input_sensor=sensor)(lr, (20, 25), intervals)
+        assert torch.allclose(models["anchored"](lr, (20, 25), intervals), baseline, atol=1e-6)  # fresh: the baseline
+        for model in models.values():
+            torch.manual_seed(1)  # a residual of about -0.2 to -0.3 near the edge, the edge still above 0
+            torch.nn.init.normal_(model.spectral_encoder.mlp.layers[-1].weight, std=0.05)
+        out = {kind: model(lr, (20, 25), intervals) for kind, model in models.items()}
+    assert torch.allclose(out["anchored"][:, 2:], out["offset"][:, 2:], atol=1e-6)  # inside the span: the offset
+    assert (out["anchored"][:, :2] >= 0).all()
+    edge = out["offset"][:, 2]
+    lit = edge > 0.05
+    assert lit.float().mean() > 0.5
+    # 1 nm past the edge the anchored factor's log is 1/20 of the residual (|r| < 0.3): within e^±0.02 of the
+    # edge; an unramped factor on the edge would be e^r away, the flat-baseline factor further still.
+    ratio = out["anchored"][:, 1][lit] / edge[lit]
+    assert ratio.min() >= np.exp(-0.02) and ratio.max() <= np.exp(0.02)
+    step = {kind: (out[kind][:, 1] - edge)[lit].abs().max() for kind in ("factor", "anchored")}
+    assert step["factor"] > 10 * step["anchored"]
+
+
 def test_unknown_outside_input_refused():
-    with pytest.raises(ValueError, match="outside_input must be one of offset, factor"):
+    with pytest.raises(ValueError, match="outside_input must be one of offset, factor, anchored"):
         build("ssif-any", input_sensor=S2, outside_input="relative", **TINY)
 
 

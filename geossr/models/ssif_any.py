@@ -20,6 +20,15 @@ on SAMSON: 44-50 % of the 406-416 nm values, correlation with the truth 0.2-0.4 
 extrapolation's 0.98). A factor keeps them non-negative and keeps that band's spatial pattern.
 Inside the span the offset stays: a factor everywhere (tried) lost 0.8 / 0.45 dB on the ROSIS crop.
 
+``outside_input="anchored"``: the factor applies to the model's own prediction at the span's edge
+(a narrow band just inside it, queried beside the requested ones) instead of the flat baseline, and
+its log ramps in from 0 over the first RAMP_NM past the edge, so a spectrum is continuous there.
+Why: with ``factor``, the inside offset and the outside factor meet with a step where the inside
+prediction departs from the outermost band's value (real Sentinel-2 vegetation: 0.020 to 0.003 at
+B02's 459 nm lower edge). Not the shipped default: trained with the shipped config it was ahead on
+the airborne folds but behind on the ROSIS crop and from RGB, and dense vegetation's edge prediction
+is near 0, so its blue below the edge became 0 (README "Shipped weights").
+
 The model holds a current input sensor (``model.input_sensor``), set with
 :meth:`AnySensorSSIF.use_input_sensor`; the tiled engine, the consistency projection and
 ``geossr upsample`` read it like any model's. Training sets it per batch.
@@ -34,14 +43,26 @@ from torch import nn
 
 from geossr.models.band_stem import BandStem, StemmedEncoder
 from geossr.models.bicubic import baseline_spectral_matrix, bicubic_at
-from geossr.models.limits import inside_input_span
+from geossr.models.limits import input_span_nm, inside_input_span
 from geossr.models.ssif import SSIF
 from geossr.spectral.bands import Sensor
 
 
-OUTSIDE_INPUT = ("offset", "factor")
+OUTSIDE_INPUT = ("offset", "factor", "anchored")
 # The factor's log is bounded (e^4 ≈ 55 either way): a wavelength nothing anchors cannot explode.
 MAX_LOG_FACTOR = 4.0
+# "anchored": the edge bands' width, and the distance past the edge over which the factor ramps in.
+ANCHOR_NM, RAMP_NM = 5.0, 20.0
+
+
+class OutsideBands(NamedTuple):
+    """Which requested bands take a factor, on what: ``anchor`` indexes the band each one scales (itself
+    for ``factor``; the edge band appended past the C requested ones for ``anchored``), ``ramp`` scales
+    its log-factor (1 for ``factor``; distance past the edge / RAMP_NM, at most 1, for ``anchored``)."""
+
+    mask: torch.Tensor
+    anchor: torch.Tensor
+    ramp: torch.Tensor
 
 
 class EncodedInput(NamedTuple):
@@ -80,21 +101,39 @@ class AnySensorSSIF(SSIF):
         return EncodedInput(super().encode(lr), lr)
 
     def prepare_bands(self, intervals: torch.Tensor):
-        """SSIF's sampled wavelengths, the baseline's (C, c) spectral interpolation matrix, and the mask of
-        the C bands outside the input's span that take a factor (None when none do)."""
-        matrix = baseline_spectral_matrix(self.input_sensor, intervals)
+        """SSIF's sampled wavelengths, the baseline's spectral interpolation matrix and, when some requested
+        bands lie outside the input's span and take a factor, an :class:`OutsideBands` (else None). For
+        ``anchored`` the two edge bands are appended to the C requested ones."""
+        inside = inside_input_span(self.input_sensor, intervals.detach().cpu().numpy())
         outside = None
-        if self.outside_input == "factor":
-            inside = inside_input_span(self.input_sensor, intervals.detach().cpu().numpy())
-            if not inside.all():
-                outside = torch.from_numpy(~inside).to(intervals.device)
+        if self.outside_input != "offset" and not inside.all():
+            count = len(inside)
+            mask = torch.from_numpy(~inside)
+            if self.outside_input == "factor":
+                outside = OutsideBands(mask, torch.arange(count), torch.ones(count))
+            else:
+                low, high = input_span_nm(self.input_sensor)
+                centres = intervals.detach().cpu().double().mean(dim=1)
+                below = centres < low
+                edges = torch.tensor([[low, low + ANCHOR_NM], [high - ANCHOR_NM, high]], dtype=intervals.dtype)
+                intervals = torch.cat([intervals, edges.to(intervals.device)])
+                anchor = torch.where(below, count, count + 1)
+                ramp = (torch.where(below, low - centres, centres - high) / RAMP_NM).clamp(0, 1).float()
+                outside = OutsideBands(mask, anchor, ramp)
+            outside = OutsideBands(*(t.to(intervals.device) for t in outside))
+        matrix = baseline_spectral_matrix(self.input_sensor, intervals)
         return super().prepare_bands(intervals), matrix.to(intervals.device), outside
 
     def query(self, encoded: EncodedInput, pos: torch.Tensor, cell: torch.Tensor, bands) -> torch.Tensor:
         spectral, matrix, outside = bands
         residual = super().query(encoded.codes, pos, cell, spectral)
         baseline = (bicubic_at(encoded.image, pos) @ matrix.T.to(encoded.image.dtype)).to(residual.dtype)
-        if outside is not None:  # the baseline is in [0, 1]: clamped bicubic, convex in λ
-            factor = baseline * torch.exp(residual.clamp(-MAX_LOG_FACTOR, MAX_LOG_FACTOR))
-            return torch.where(outside, factor, baseline + residual)
-        return baseline + residual
+        offset = baseline + residual
+        if outside is None:
+            return offset
+        count = len(outside.mask)
+        # The scaled value is the baseline (factor: in [0, 1], clamped bicubic, convex in λ) or the
+        # prediction at the edge (anchored: clipped at 0, as the output is).
+        scaled = (baseline if self.outside_input == "factor" else offset.clamp(min=0))[..., outside.anchor]
+        log_factor = (outside.ramp * residual[..., :count]).clamp(-MAX_LOG_FACTOR, MAX_LOG_FACTOR)
+        return torch.where(outside.mask, scaled * torch.exp(log_factor), offset[..., :count])
