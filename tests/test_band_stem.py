@@ -93,9 +93,38 @@ def test_anchored_factor_is_continuous_at_the_span_edge():
     assert step["factor"] > 10 * step["anchored"]
 
 
+def test_positive_inside_correction_never_goes_below_zero():
+    sensor = load_sensor(S2)
+    torch.manual_seed(2)
+    lr = torch.rand(1, 4, 9, 11, requires_grad=True)
+    intervals = torch.tensor(load_sensor("grid:460:880:12").intervals_nm, dtype=torch.float32)  # all inside
+    models = {}
+    for kind in ("offset", "positive"):
+        torch.manual_seed(0)
+        models[kind] = build("ssif-any", input_sensor=sensor, inside_input=kind, **TINY).eval()
+    baseline = build("bicubic", input_sensor=sensor)(lr, (20, 25), intervals).detach()
+    with torch.no_grad():
+        assert torch.allclose(models["positive"](lr, (20, 25), intervals), baseline, atol=1e-6)  # fresh: the baseline
+    for model in models.values():  # a residual of either sign: about 2/3 of the values raised, 1/5 below 0
+        torch.manual_seed(3)
+        torch.nn.init.normal_(model.spectral_encoder.mlp.layers[-1].weight, std=0.2)
+        torch.nn.init.normal_(model.spectral_encoder.mlp.layers[-1].bias, std=0.2)
+    offset = models["offset"](lr, (20, 25), intervals).detach()
+    positive = models["positive"](lr, (20, 25), intervals)
+    positive.sum().backward()  # the dropped branch must not leak NaN gradients
+    assert torch.isfinite(lr.grad).all()
+    positive = positive.detach()
+    raised = offset >= baseline
+    assert raised.any() and (offset < 0).any()
+    assert torch.allclose(positive[raised], offset[raised])  # a positive correction: the same offset
+    assert (positive >= 0).all() and (positive[~raised] <= baseline[~raised] + 1e-6).all()
+
+
 def test_unknown_outside_input_refused():
     with pytest.raises(ValueError, match="outside_input must be one of offset, factor, anchored"):
         build("ssif-any", input_sensor=S2, outside_input="relative", **TINY)
+    with pytest.raises(ValueError, match="inside_input must be one of offset, positive"):
+        build("ssif-any", input_sensor=S2, inside_input="factor", **TINY)
 
 
 def permuted(sensor: Sensor, order) -> Sensor:

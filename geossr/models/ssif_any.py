@@ -25,9 +25,13 @@ Inside the span the offset stays: a factor everywhere (tried) lost 0.8 / 0.45 dB
 its log ramps in from 0 over the first RAMP_NM past the edge, so a spectrum is continuous there.
 Why: with ``factor``, the inside offset and the outside factor meet with a step where the inside
 prediction departs from the outermost band's value (real Sentinel-2 vegetation: 0.020 to 0.003 at
-B02's 459 nm lower edge). Not the shipped default: trained with the shipped config it was ahead on
-the airborne folds but behind on the ROSIS crop and from RGB, and dense vegetation's edge prediction
-is near 0, so its blue below the edge became 0 (README "Shipped weights").
+B02's 459 nm lower edge). Alone it scaled a clipped 0 where dense vegetation's edge prediction
+went below zero, hence ``inside_input="positive"`` with it in the shipped config.
+
+``inside_input="positive"``: inside the span a negative correction is taken relative to the
+baseline, b · exp(r / b), a positive one stays b + r: the same slope at r = 0, never below zero.
+Why: with the offset, dense vegetation's red trough and its blue near B02's edge came out at 0
+(clipped) where the input bands say 0.016 and 0.020.
 
 The model holds a current input sensor (``model.input_sensor``), set with
 :meth:`AnySensorSSIF.use_input_sensor`; the tiled engine, the consistency projection and
@@ -49,6 +53,9 @@ from geossr.spectral.bands import Sensor
 
 
 OUTSIDE_INPUT = ("offset", "factor", "anchored")
+INSIDE_INPUT = ("offset", "positive")
+# "positive": the baseline below which a negative correction is taken relative to it (guards r / b).
+POSITIVE_FLOOR = 1e-6
 # The factor's log is bounded (e^4 ≈ 55 either way): a wavelength nothing anchors cannot explode.
 MAX_LOG_FACTOR = 4.0
 # "anchored": the edge bands' width, and the distance past the edge over which the factor ramps in.
@@ -78,11 +85,14 @@ class AnySensorSSIF(SSIF):
 
     def __init__(self, input_sensor: Sensor, stem_channels: int = 32, stem_embed_dim: int = 64,
                  stem_hidden: int = 64, stem_spectral: dict | None = None, outside_input: str = "offset",
-                 **ssif_options):
+                 inside_input: str = "offset", **ssif_options):
         if outside_input not in OUTSIDE_INPUT:
             raise ValueError(f"outside_input must be one of {', '.join(OUTSIDE_INPUT)}, got {outside_input!r}")
+        if inside_input not in INSIDE_INPUT:
+            raise ValueError(f"inside_input must be one of {', '.join(INSIDE_INPUT)}, got {inside_input!r}")
         super().__init__(stem_channels, **ssif_options)
         self.outside_input = outside_input
+        self.inside_input = inside_input
         stem = BandStem(stem_channels, stem_embed_dim, stem_hidden, stem_spectral)
         self.encoder = StemmedEncoder(stem, self.encoder)
         last = self.spectral_encoder.mlp.layers[-1]
@@ -128,12 +138,18 @@ class AnySensorSSIF(SSIF):
         spectral, matrix, outside = bands
         residual = super().query(encoded.codes, pos, cell, spectral)
         baseline = (bicubic_at(encoded.image, pos) @ matrix.T.to(encoded.image.dtype)).to(residual.dtype)
-        offset = baseline + residual
+        corrected = baseline + residual
+        if self.inside_input == "positive":
+            # b + r for r >= 0, b · exp(r / b) below: the same slope at r = 0, never below zero. The
+            # exponent is clamped at 0 so the branch torch.where drops cannot overflow into NaN gradients.
+            floor = baseline.clamp(min=POSITIVE_FLOOR)
+            shrunk = floor * torch.exp(residual.clamp(max=0) / floor)
+            corrected = torch.where(residual >= 0, corrected, shrunk)
         if outside is None:
-            return offset
+            return corrected
         count = len(outside.mask)
         # The scaled value is the baseline (factor: in [0, 1], clamped bicubic, convex in λ) or the
         # prediction at the edge (anchored: clipped at 0, as the output is).
-        scaled = (baseline if self.outside_input == "factor" else offset.clamp(min=0))[..., outside.anchor]
+        scaled = (baseline if self.outside_input == "factor" else corrected.clamp(min=0))[..., outside.anchor]
         log_factor = (outside.ramp * residual[..., :count]).clamp(-MAX_LOG_FACTOR, MAX_LOG_FACTOR)
-        return torch.where(outside.mask, scaled * torch.exp(log_factor), offset[..., :count])
+        return torch.where(outside.mask, scaled * torch.exp(log_factor), corrected[..., :count])
