@@ -25,6 +25,15 @@ def tiny_model(sensor=S2):
     return model
 
 
+def same_start(sensor, option: str, kinds) -> dict:
+    """One fresh ssif-any per value of ``option``, all from the same initial weights."""
+    models = {}
+    for kind in kinds:
+        torch.manual_seed(0)
+        models[kind] = build("ssif-any", input_sensor=sensor, **{option: kind}, **TINY).eval()
+    return models
+
+
 def test_untrained_model_is_the_bicubic_baseline_and_learns_a_residual():
     sensor = load_sensor(S2)
     lr = torch.rand(1, 4, 9, 11)
@@ -43,10 +52,7 @@ def test_outside_the_input_span_the_correction_is_a_bounded_factor():
     intervals = torch.tensor(load_sensor("grid:400:880:12").intervals_nm, dtype=torch.float32)
     outside = torch.from_numpy(intervals.numpy().mean(axis=1) < 459)
     assert 0 < int(outside.sum()) < len(outside)
-    models = {}
-    for kind in ("offset", "factor"):
-        torch.manual_seed(0)
-        models[kind] = build("ssif-any", input_sensor=sensor, outside_input=kind, **TINY).eval()
+    models = same_start(sensor, "outside_input", ("offset", "factor"))
     with torch.no_grad():
         baseline = build("bicubic", input_sensor=sensor)(lr, (20, 25), intervals)
         assert torch.allclose(models["factor"](lr, (20, 25), intervals), baseline, atol=1e-6)  # fresh: factor 1
@@ -69,10 +75,7 @@ def test_anchored_factor_is_continuous_at_the_span_edge():
     # Requested: far below the edge, just below it, just above it (inside), and the rest inside.
     intervals = torch.tensor([[400.0, 410.0], [low - 2.05, low - 0.05], [low, low + 5.0], [low + 20, low + 30],
                               [600.0, 610.0], [840.0, 850.0]])
-    models = {}
-    for kind in ("offset", "factor", "anchored"):
-        torch.manual_seed(0)
-        models[kind] = build("ssif-any", input_sensor=sensor, outside_input=kind, **TINY).eval()
+    models = same_start(sensor, "outside_input", ("offset", "factor", "anchored"))
     with torch.no_grad():
         baseline = build("bicubic", input_sensor=sensor)(lr, (20, 25), intervals)
         assert torch.allclose(models["anchored"](lr, (20, 25), intervals), baseline, atol=1e-6)  # fresh: the baseline
@@ -98,10 +101,7 @@ def test_positive_inside_correction_never_goes_below_zero():
     torch.manual_seed(2)
     lr = torch.rand(1, 4, 9, 11, requires_grad=True)
     intervals = torch.tensor(load_sensor("grid:460:880:12").intervals_nm, dtype=torch.float32)  # all inside
-    models = {}
-    for kind in ("offset", "positive"):
-        torch.manual_seed(0)
-        models[kind] = build("ssif-any", input_sensor=sensor, inside_input=kind, **TINY).eval()
+    models = same_start(sensor, "inside_input", ("offset", "positive"))
     baseline = build("bicubic", input_sensor=sensor)(lr, (20, 25), intervals).detach()
     with torch.no_grad():
         assert torch.allclose(models["positive"](lr, (20, 25), intervals), baseline, atol=1e-6)  # fresh: the baseline

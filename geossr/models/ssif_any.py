@@ -63,13 +63,13 @@ ANCHOR_NM, RAMP_NM = 5.0, 20.0
 
 
 class OutsideBands(NamedTuple):
-    """Which requested bands take a factor, on what: ``anchor`` indexes the band each one scales (itself
-    for ``factor``; the edge band appended past the C requested ones for ``anchored``), ``ramp`` scales
-    its log-factor (1 for ``factor``; distance past the edge / RAMP_NM, at most 1, for ``anchored``)."""
+    """Which of the C requested bands take a factor, and for ``anchored`` on what: ``anchor`` indexes the
+    edge band each one scales (appended past the C requested ones), ``ramp`` scales its log-factor
+    (distance past the edge / RAMP_NM, at most 1). ``factor`` scales each band's own baseline (None, None)."""
 
     mask: torch.Tensor
-    anchor: torch.Tensor
-    ramp: torch.Tensor
+    anchor: torch.Tensor | None = None
+    ramp: torch.Tensor | None = None
 
 
 class EncodedInput(NamedTuple):
@@ -114,23 +114,22 @@ class AnySensorSSIF(SSIF):
         """SSIF's sampled wavelengths, the baseline's spectral interpolation matrix and, when some requested
         bands lie outside the input's span and take a factor, an :class:`OutsideBands` (else None). For
         ``anchored`` the two edge bands are appended to the C requested ones."""
-        inside = inside_input_span(self.input_sensor, intervals.detach().cpu().numpy())
         outside = None
-        if self.outside_input != "offset" and not inside.all():
-            count = len(inside)
-            mask = torch.from_numpy(~inside)
+        inside = None if self.outside_input == "offset" else inside_input_span(
+            self.input_sensor, intervals.detach().cpu().numpy())
+        if inside is not None and not inside.all():
+            mask = torch.from_numpy(~inside).to(intervals.device)
             if self.outside_input == "factor":
-                outside = OutsideBands(mask, torch.arange(count), torch.ones(count))
+                outside = OutsideBands(mask)
             else:
                 low, high = input_span_nm(self.input_sensor)
                 centres = intervals.detach().cpu().double().mean(dim=1)
                 below = centres < low
+                anchor = torch.where(below, len(inside), len(inside) + 1)
+                ramp = (torch.where(below, low - centres, centres - high) / RAMP_NM).clamp(0, 1).float()
+                outside = OutsideBands(mask, anchor.to(intervals.device), ramp.to(intervals.device))
                 edges = torch.tensor([[low, low + ANCHOR_NM], [high - ANCHOR_NM, high]], dtype=intervals.dtype)
                 intervals = torch.cat([intervals, edges.to(intervals.device)])
-                anchor = torch.where(below, count, count + 1)
-                ramp = (torch.where(below, low - centres, centres - high) / RAMP_NM).clamp(0, 1).float()
-                outside = OutsideBands(mask, anchor, ramp)
-            outside = OutsideBands(*(t.to(intervals.device) for t in outside))
         matrix = baseline_spectral_matrix(self.input_sensor, intervals)
         return super().prepare_bands(intervals), matrix.to(intervals.device), outside
 
@@ -147,9 +146,11 @@ class AnySensorSSIF(SSIF):
             corrected = torch.where(residual >= 0, corrected, shrunk)
         if outside is None:
             return corrected
-        count = len(outside.mask)
-        # The scaled value is the baseline (factor: in [0, 1], clamped bicubic, convex in λ) or the
-        # prediction at the edge (anchored: clipped at 0, as the output is).
-        scaled = (baseline if self.outside_input == "factor" else corrected.clamp(min=0))[..., outside.anchor]
-        log_factor = (outside.ramp * residual[..., :count]).clamp(-MAX_LOG_FACTOR, MAX_LOG_FACTOR)
-        return torch.where(outside.mask, scaled * torch.exp(log_factor), corrected[..., :count])
+        if outside.anchor is None:  # factor: on the baseline, in [0, 1] (clamped bicubic, convex in λ)
+            scaled, log_factor = baseline, residual
+        else:  # anchored: on the prediction at the edge, clipped at 0 as the output is
+            count = len(outside.mask)
+            scaled, log_factor = corrected.clamp(min=0)[..., outside.anchor], outside.ramp * residual[..., :count]
+            corrected = corrected[..., :count]
+        factor = scaled * torch.exp(log_factor.clamp(-MAX_LOG_FACTOR, MAX_LOG_FACTOR))
+        return torch.where(outside.mask, factor, corrected)
