@@ -72,8 +72,6 @@ _DATA_FIELDS = {
     "augment": (bool, False),
     # [min, max]: a random brightness gain per crop, log-uniform (TrainingSampler's gain_range).
     "gain_range": ((list, type(None)), None),
-    # Max |δ| nm: each batch's wavelengths labelled δ off the scene's (TrainingSampler's spectral_shift_nm).
-    "spectral_shift_nm": ((int, float, type(None)), None),
     # Scene names (``load_dataset`` names: jasper, samson, rosis, …; ``cave:train`` for a data set's
     # split) instead of the dataset's own split, e.g. to hold one scene out; the two lists must not
     # share a scene. train_scenes may be a list of groups (lists of names) whose spectral ranges
@@ -141,8 +139,6 @@ class TrainConfig:
                 raise ConfigError(f"{where}: data field {key!r} must be [min, max]")
         if not 1 <= data["scale_range"][0] <= data["scale_range"][1]:
             raise ConfigError(f"{where}: data field 'scale_range' must satisfy 1 <= min <= max")
-        if data["spectral_shift_nm"] is not None and not data["spectral_shift_nm"] >= 0:
-            raise ConfigError(f"{where}: data field 'spectral_shift_nm' must be >= 0 (nm)")
         for key in ("train_scenes", "validation_scenes"):
             names = data[key]
             if key == "train_scenes" and names and all(isinstance(v, list) for v in names):
@@ -267,8 +263,7 @@ class Trainer:
             TrainingSampler(self.train_cubes, input_sensor, size, tuple(data["scale_range"]),
                             tuple(bands_range), data["batch_size"], seed=config.seed + i,
                             spectral_range_nm=data["spectral_range_nm"], augment=data["augment"],
-                            gain_range=data["gain_range"], groups=groups,
-                            spectral_shift_nm=data["spectral_shift_nm"])
+                            gain_range=data["gain_range"], groups=groups)
             for i, size in enumerate(sizes)
         ]
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.train["lr"]) \

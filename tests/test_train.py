@@ -97,7 +97,6 @@ def test_resume_refuses_another_config_but_not_edited_limits(shared_data, tmp_pa
         (lambda c: c["data"].update(train_scenes=[]), "train_scenes.*non-empty list"),
         (lambda c: c["data"].update(gain_range=[0.5]), "gain_range.*\\[min, max\\]"),
         (lambda c: c["data"].update(augment="yes"), "field 'augment' must be bool"),
-        (lambda c: c["data"].update(spectral_shift_nm=-5), "spectral_shift_nm.*>= 0"),
         (lambda c: c["data"].update(train_scenes=["samson", "jasper"], validation_scenes=["jasper"]),
          "scene 'jasper' is in both"),
         (lambda c: c["data"].update(train_scenes=[["samson"], []]), "train_scenes.*non-empty lists"),

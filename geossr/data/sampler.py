@@ -51,7 +51,6 @@ class BatchPlan:
     bands: int
     crops: tuple[Crop, ...]
     group: int = 0  # index into the sampler's scene groups
-    shift_nm: float = 0.0  # the wavelength offset the batch's bands are labelled with
 
 
 def common_coverage_nm(cubes: list[HyperspectralCube]) -> tuple[float, float]:
@@ -167,13 +166,6 @@ class TrainingSampler:
     are each divided by their own maximum: median values 0.04-0.16) while the input a model meets
     is another scale again (surface reflectance).
 
-    ``spectral_shift_nm``: every batch labels its wavelengths δ off the scene's, δ uniform in ±that:
-    the target intervals and a drawn input sensor move by δ while the pixels stay; a fixed input
-    sensor cannot be told, so its data are then those of its response δ off. For scenes whose
-    wavelengths are nominal grids (nm-level calibration offsets) and features that sit at different
-    wavelengths from scene to scene (vegetation's red edge: about 700-730 nm with chlorophyll), so a
-    model trained on a few scenes does not learn one scene's feature positions as fixed.
-
     ``groups``: lists of cube indices (default: one group of all cubes). Each batch draws a group
     (uniformly) and takes its crops from that group's cubes, its target bands over that group's
     range and, with a sensor draw, an input sensor the group covers. With one group the range is
@@ -196,7 +188,6 @@ class TrainingSampler:
         augment: bool = False,
         gain_range: tuple[float, float] | None = None,
         groups: list[list[int]] | None = None,
-        spectral_shift_nm: float | None = None,
     ):
         if not cubes:
             raise GeossrError("no cubes to sample from")
@@ -220,9 +211,6 @@ class TrainingSampler:
         if gain_range is not None and not 0 < gain_range[0] <= gain_range[1]:
             raise GeossrError(f"gain_range must satisfy 0 < min <= max, got {gain_range}")
         self.gain_range = None if gain_range is None else (float(gain_range[0]), float(gain_range[1]))
-        if spectral_shift_nm is not None and not spectral_shift_nm >= 0:
-            raise GeossrError(f"spectral_shift_nm must be >= 0, got {spectral_shift_nm}")
-        self.spectral_shift_nm = float(spectral_shift_nm or 0.0)
         self.groups = [list(range(len(self.cubes)))] if groups is None else [[int(i) for i in g] for g in groups]
         members = sorted(i for group in self.groups for i in group)
         if members != list(range(len(self.cubes))) or not all(self.groups):
@@ -261,9 +249,7 @@ class TrainingSampler:
             orientation = (int(rng.integers(4)), bool(rng.integers(2))) if self.augment else (0, False)
             gain = math.exp(rng.uniform(*np.log(self.gain_range))) if self.gain_range else 1.0
             crops.append(Crop(cube, top, left, *orientation, gain))
-        # Drawn last (and only when asked) so that the other draws match a run without it.
-        shift = rng.uniform(-self.spectral_shift_nm, self.spectral_shift_nm) if self.spectral_shift_nm else 0.0
-        return BatchPlan(index, size, bands, tuple(crops), group, shift)
+        return BatchPlan(index, size, bands, tuple(crops), group)
 
     def batch(self, index: int) -> dict:
         """Batch ``index`` (random access; iteration yields batches 0, 1, 2, … from the saved state)."""
@@ -291,11 +277,11 @@ class TrainingSampler:
         batch = {
             "lr": spatial_downsample(torch.stack(lr), (self.lr_size, self.lr_size)),
             "hr": torch.stack(hr),
-            "intervals": intervals + plan.shift_nm,
+            "intervals": intervals.clone(),
             "scale": size / self.lr_size,
         }
         if self.sensor_draw is not None:
-            batch["input_sensor"] = sensor.shifted(plan.shift_nm) if plan.shift_nm else sensor
+            batch["input_sensor"] = sensor
         return batch
 
     def _matrices_for(self, sensor: Sensor, cubes: list[int]) -> dict[int, torch.Tensor]:

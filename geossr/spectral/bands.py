@@ -12,7 +12,7 @@ import functools
 import hashlib
 import json
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -79,11 +79,6 @@ class Band:
         rho = rho / area
         center = float(np.trapezoid(rho * wl, wl))
         return cls(name, "tabulated", center, _measured_fwhm(wl, rho), common_name, wl, rho)
-
-    def shifted(self, offset_nm: float) -> Band:
-        """The same response moved ``offset_nm`` along the wavelength axis."""
-        curve = None if self.curve_nm is None else self.curve_nm + offset_nm
-        return replace(self, center_nm=self.center_nm + offset_nm, curve_nm=curve)
 
     @property
     def interval_nm(self) -> tuple[float, float]:
@@ -206,10 +201,6 @@ class Sensor:
             self.response_kind,
             self.path,
         )
-
-    def shifted(self, offset_nm: float) -> Sensor:
-        """Every band moved ``offset_nm`` along the wavelength axis (same name: a calibration offset)."""
-        return replace(self, bands=tuple(band.shifted(offset_nm) for band in self.bands))
 
     def to_dict(self) -> dict:
         return {
