@@ -1,17 +1,18 @@
 """The any-sensor SSIF (ssif-any) against the sensor-specific SSIF and bicubic, and on real satellite scenes.
 
-    python benchmarks/anysensor.py --data ../shared/data --out benchmarks/results/anysensor
+    python benchmarks/anysensor.py --data ../shared/data --out benchmarks/results/anysensor --seeds 0 1
 
 Part 1, held-out hyperspectral scenes: the real ROSIS crop abu-beach-4 (never trained on) with the
-shipped models, and leave-one-scene-out over the two airborne scenes the shipped models train on —
-Jasper Ridge scored with models trained on SAMSON and not Jasper Ridge, and vice versa (the shipped
-configs without that scene; the any-sensor config's CAVE group stays; trained into --folds on the
-first run, about 45 min on 2 CPU cores). For each
+shipped models, and leave-one-scene-out over the two airborne scenes the shipped models
+train on — Jasper Ridge scored with models trained on SAMSON and not Jasper Ridge, and vice versa
+(the shipped configs without that scene; the any-sensor config's CAVE group stays), with each
+seed of --seeds; trained into --folds on the first run, about 35 min on 2 CPU cores per seed. The
+two configs must share their steps and learning-rate schedule (checked). For each
 input sensor — IKONOS B/G/R/NIR, Sentinel-2 B02/B03/B04/B08, Nikon D700 (all three seen in
 training) and Landsat 8 OLI B2-B5 (left out of training) — the input is simulated from the cube
 through the sensor's response and downsampled p times; the target is the cube in 102 contiguous
 bands (ROSIS: over its 430-860 nm; Jasper Ridge and SAMSON: over the trained range). Scored: the
-any-sensor model, the IKONOS model of the same scenes, architecture and 4000-step budget (on its
+any-sensor model, the IKONOS model of the same scenes, architecture, budget and schedule (on its
 own sensor, and — as one would use it without an any-sensor model — on the blue/green/red/NIR of
 Sentinel-2 and Landsat 8) and bicubic + linear spectral interpolation, at p = 2 and 4: PSNR /
 SSIM / SAM; also the any-sensor output and the bicubic baseline each projected onto the input
@@ -110,24 +111,39 @@ def fold_scenes(train_scenes: list | None, held_out: str) -> list:
     return [name for name in train_scenes if name != held_out]
 
 
-def fold_models(data: Path, folds_dir: Path, held_out: str, spectral_range_nm: list[float]) -> tuple:
-    """The any-sensor and IKONOS models trained without ``held_out`` (the shipped configs without
-    that scene, over ``spectral_range_nm``): trained into ``folds_dir`` unless a finished run is
-    there, resumed if an unfinished one is."""
-    models = []
-    for key, path in SHIPPED_CONFIGS.items():
-        raw = yaml.safe_load(path.read_text())
-        raw["name"] = f"{raw['name']}_without_{held_out}"
-        raw["data"] |= {"root": str(data.resolve()), "train_scenes": fold_scenes(raw["data"].get("train_scenes"), held_out),
-                        "validation_scenes": [held_out], "spectral_range_nm": spectral_range_nm}
-        trainer = Trainer(TrainConfig.from_dict(raw, where=f"{path.name} without {held_out}"), folds_dir / raw["name"])
-        steps = trainer.config.train["steps"]
-        if not trainer.resume() or trainer.step < steps:
-            print(f"training {raw['name']} ({steps} steps) into {trainer.out_dir}", flush=True)
-            trainer.run(on_validate=lambda step, m: print(f"  step {step}: validation PSNR {m['val_psnr']:.2f} dB",
-                                                          flush=True))
-        models.append(load_checkpoint(trainer.weights_path))
-    return tuple(models)
+# The two models compare at the same budget: the same steps and learning-rate schedule.
+SCHEDULE = ("steps", "lr", "lr_halve_every")
+
+
+def comparison_config(key: str, data: Path, held_out: str, spectral_range_nm: list[float],
+                      seed: int | None = None) -> TrainConfig:
+    """A shipped config without ``held_out`` and, if ``seed`` is given, with that seed."""
+    raw = yaml.safe_load(SHIPPED_CONFIGS[key].read_text())
+    if seed is not None and seed != raw["seed"]:
+        raw["seed"] = seed
+        raw["name"] += f"_seed{seed}"
+    raw["name"] += f"_without_{held_out}"
+    raw["data"] |= {"root": str(data.resolve()), "validation_scenes": [held_out], "spectral_range_nm": spectral_range_nm,
+                    "train_scenes": fold_scenes(raw["data"].get("train_scenes"), held_out)}
+    return TrainConfig.from_dict(raw, where=f"{SHIPPED_CONFIGS[key].name} without {held_out}")
+
+
+def trained(config: TrainConfig, runs_dir: Path) -> tuple:
+    """The model of ``config`` trained into ``runs_dir`` unless a finished run is there (resumed if an
+    unfinished one is), with its card."""
+    trainer = Trainer(config, runs_dir / config.name)
+    steps = trainer.config.train["steps"]
+    if not trainer.resume() or trainer.step < steps:
+        print(f"training {config.name} ({steps} steps) into {trainer.out_dir}", flush=True)
+        trainer.run(on_validate=lambda step, m: print(f"  step {step}: validation PSNR {m['val_psnr']:.2f} dB",
+                                                      flush=True))
+    return load_checkpoint(trainer.weights_path)
+
+
+def fold_models(data: Path, folds_dir: Path, held_out: str, spectral_range_nm: list[float], seed: int) -> tuple:
+    """The any-sensor and IKONOS comparison models trained without ``held_out`` over ``spectral_range_nm``."""
+    return tuple(trained(comparison_config(key, data, held_out, spectral_range_nm, seed), folds_dir)
+                 for key in SHIPPED_CONFIGS)
 
 
 def scores(pred: torch.Tensor, hr: torch.Tensor, in_span: np.ndarray) -> dict:
@@ -137,9 +153,9 @@ def scores(pred: torch.Tensor, hr: torch.Tensor, in_span: np.ndarray) -> dict:
             "psnr_in_span": psnr(p[in_span], r[in_span]), "ssim_in_span": ssim(p[in_span], r[in_span])}
 
 
-def held_out_rows(cubes: list, any_model, ikonos_model, spectral_range_nm=None) -> list[dict]:
-    """Every input sensor x scale x model on ``cubes`` (held out from both models' training); targets are
-    BANDS contiguous bands over ``spectral_range_nm`` (default: the cubes' coverage)."""
+def held_out_rows(cubes: list, any_model, ikonos_model, seed: int, spectral_range_nm=None) -> list[dict]:
+    """Every input sensor x scale x model on ``cubes`` (held out from both models' training, which used
+    ``seed``); targets are BANDS contiguous bands over ``spectral_range_nm`` (default: the cubes' coverage)."""
     rows = []
     for label, (spec, status) in SENSORS.items():
         sensor = load_sensor(spec)
@@ -166,7 +182,8 @@ def held_out_rows(cubes: list, any_model, ikonos_model, spectral_range_nm=None) 
                     outputs[name + PROJECTED] = project_to_input(outputs[name], pair["lr"], response).clamp(0, 1)
                 for name, pred in outputs.items():
                     rows.append({"input": label, "sensor": spec, "status": status, "model": name, "scale": scale,
-                                 "scene": pair["name"], "bands": BANDS, "bands_in_input_span": int(in_span.sum()),
+                                 "scene": pair["name"], "seed": seed, "bands": BANDS,
+                                 "bands_in_input_span": int(in_span.sum()),
                                  "input_share_outside_scene_nm": [round(float(v), 3) for v in outside],
                                  **scores(pred, pair["hr"], in_span)})
     return rows
@@ -267,10 +284,10 @@ def real_scene_rows(data: Path, pictures: Path, work: Path) -> tuple[list[dict],
 
 
 def held_out_table(rows: list[dict]) -> str:
-    lines = ["| scene | input sensor | in training | model | p | PSNR (dB) | SSIM | SAM (°) "
-             "| bands in the input's span: PSNR (dB) / SSIM |", "|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| scene | seed | input sensor | in training | model | p | PSNR (dB) | SSIM | SAM (°) "
+             "| bands in the input's span: PSNR (dB) / SSIM |", "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| {r['scene']} | {r['input']} | {r['status']} | {r['model']} | {r['scale']:g} | "
+        lines.append(f"| {r['scene']} | {r['seed']} | {r['input']} | {r['status']} | {r['model']} | {r['scale']:g} | "
                      f"{r['psnr']:.2f} | {r['ssim']:.4f} | {r['sam']:.2f} | "
                      f"{r['psnr_in_span']:.2f} / {r['ssim_in_span']:.4f} ({r['bands_in_input_span']} of {r['bands']}) |")
     return "\n".join(lines) + "\n"
@@ -280,18 +297,19 @@ def targets_table(rows: list[dict]) -> str:
     """The issue's two targets per held-out scene and scale: ssif-any within 0.5 dB of the IKONOS model on
     IKONOS input; on Landsat 8 (never seen in training) above the best of the baselines — over all bands,
     over the bands inside Landsat 8's span, and with both outputs projected onto the input."""
-    by = {(r["scene"], r["input"], r["model"], r["scale"]): r for r in rows}
-    lines = ["| scene | p | IKONOS: ssif-any - IKONOS-specific (dB) | Landsat 8: ssif-any - best baseline (dB) "
+    by = {(r["scene"], r["seed"], r["input"], r["model"], r["scale"]): r for r in rows}
+    lines = ["| scene | seed | p | IKONOS: ssif-any - IKONOS-specific (dB) | Landsat 8: ssif-any - best baseline (dB) "
              "| same, bands in Landsat 8's span (dB) | ssif-any - bicubic, both projected (dB) | best baseline on Landsat 8 |",
-             "|---|---|---|---|---|---|---|"]
-    for scene, scale in dict.fromkeys((r["scene"], r["scale"]) for r in rows):
-        own = by[scene, "IKONOS", "ssif-any", scale]["psnr"] - by[scene, "IKONOS", IKONOS_SPECIFIC, scale]["psnr"]
-        landsat = {m: by[scene, "Landsat 8", m, scale] for m in ("ssif-any", "bicubic", IKONOS_MISMATCHED)}
+             "|---|---|---|---|---|---|---|---|"]
+    for scene, seed, scale in dict.fromkeys((r["scene"], r["seed"], r["scale"]) for r in rows):
+        own = (by[scene, seed, "IKONOS", "ssif-any", scale]["psnr"]
+               - by[scene, seed, "IKONOS", IKONOS_SPECIFIC, scale]["psnr"])
+        landsat = {m: by[scene, seed, "Landsat 8", m, scale] for m in ("ssif-any", "bicubic", IKONOS_MISMATCHED)}
         best = max(("bicubic", IKONOS_MISMATCHED), key=lambda m: landsat[m]["psnr"])
         best_in_span = max(landsat[m]["psnr_in_span"] for m in ("bicubic", IKONOS_MISMATCHED))
-        projected = (by[scene, "Landsat 8", "ssif-any" + PROJECTED, scale]["psnr"]
-                     - by[scene, "Landsat 8", "bicubic" + PROJECTED, scale]["psnr"])
-        lines.append(f"| {scene} | {scale:g} | {own:+.2f} | {landsat['ssif-any']['psnr'] - landsat[best]['psnr']:+.2f} | "
+        projected = (by[scene, seed, "Landsat 8", "ssif-any" + PROJECTED, scale]["psnr"]
+                     - by[scene, seed, "Landsat 8", "bicubic" + PROJECTED, scale]["psnr"])
+        lines.append(f"| {scene} | {seed} | {scale:g} | {own:+.2f} | {landsat['ssif-any']['psnr'] - landsat[best]['psnr']:+.2f} | "
                      f"{landsat['ssif-any']['psnr_in_span'] - best_in_span:+.2f} | {projected:+.2f} | {best} |")
     return "\n".join(lines) + "\n"
 
@@ -315,24 +333,31 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path("../shared/data"))
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/anysensor"))
     parser.add_argument("--folds", type=Path, default=Path("runs/anysensor_folds"),
-                        help="where the leave-one-scene-out models are trained (reused when finished there)")
+                        help="where the comparison models are trained (reused when finished there)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0],
+                        help="train and score the leave-one-scene-out models with each of these seeds")
     args = parser.parse_args()
     started = time.perf_counter()
     any_model, any_card = load_checkpoint(WEIGHTS_DIR / "ssif_anysensor_default.safetensors")
+    schedules = [yaml.safe_load(path.read_text())["train"] for path in SHIPPED_CONFIGS.values()]
+    if any(schedules[0].get(field) != schedules[1].get(field) for field in SCHEDULE):
+        sys.exit(f"the any-sensor and IKONOS configs must share {', '.join(SCHEDULE)} to be compared")
     ikonos_model, ikonos_card = load_checkpoint(WEIGHTS_DIR / "ssif_ikonos_default.safetensors")
     cards = [any_card, ikonos_card]
-    held_out = held_out_rows(load_dataset("remote", args.data, "test"), any_model, ikonos_model)
+    held_out = held_out_rows(load_dataset("remote", args.data, "test"), any_model, ikonos_model,
+                             any_card["training"]["seed"])
     # The airborne scenes' shared range within the trained one (a model may also have trained on
     # narrower scenes, e.g. CAVE's 400-700 nm): the folds train and are scored over it.
     airborne = {scene: load_dataset(scene, args.data) for scene in FOLDS}
     shared = common_coverage_nm([cube for cubes in airborne.values() for cube in cubes])
-    trained = any_card["training"]["spectral_range_nm"]
-    fold_range = [max(shared[0], trained[0]), min(shared[1], trained[1])]
+    trained_range = any_card["training"]["spectral_range_nm"]
+    fold_range = [max(shared[0], trained_range[0]), min(shared[1], trained_range[1])]
     for scene, cubes in airborne.items():
-        (fold_any, fold_any_card), (fold_ikonos, fold_ikonos_card) = fold_models(args.data, args.folds, scene,
-                                                                                 fold_range)
-        cards += [fold_any_card, fold_ikonos_card]
-        held_out += held_out_rows(cubes, fold_any, fold_ikonos, fold_range)
+        for seed in args.seeds:
+            (fold_any, fold_any_card), (fold_ikonos, fold_ikonos_card) = fold_models(args.data, args.folds, scene,
+                                                                                     fold_range, seed)
+            cards += [fold_any_card, fold_ikonos_card]
+            held_out += held_out_rows(cubes, fold_any, fold_ikonos, seed, fold_range)
     pictures = args.out
     pictures.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as work:
@@ -342,7 +367,8 @@ def main() -> None:
         f"{card['training']['elapsed_s']} s on {card['training']['device']}" for card in cards)
     context = {"machine": machine(), "models": budgets, "benchmark time": f"{time.perf_counter() - started:.0f} s",
                "held-out scenes": "abu-beach-4 (ROSIS, 100x100, normalised per band by its distributors) for the "
-                                  "shipped models, 102 contiguous target bands over 430-860 nm; Jasper Ridge (AVIRIS, "
+                                  "shipped models, 102 contiguous "
+                                  "target bands over 430-860 nm; Jasper Ridge (AVIRIS, "
                                   "100x100) and SAMSON (95x95), each scored with the models trained on the other "
                                   f"one, 102 bands over the range both cover {fold_range[0]:.0f}-{fold_range[1]:.0f} nm",
                "simulation note": "S2 B08 and L8 B5 reach past ROSIS's 860 nm (27 % and 65 % of their response); "
