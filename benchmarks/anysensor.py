@@ -115,11 +115,10 @@ def fold_scenes(train_scenes: list | None, held_out: str) -> list:
 SCHEDULE = ("steps", "lr", "lr_halve_every")
 
 
-def comparison_config(key: str, data: Path, held_out: str, spectral_range_nm: list[float],
-                      seed: int | None = None) -> TrainConfig:
-    """A shipped config without ``held_out`` and, if ``seed`` is given, with that seed."""
+def fold_config(key: str, data: Path, held_out: str, spectral_range_nm: list[float], seed: int) -> TrainConfig:
+    """A shipped config without ``held_out``, with ``seed`` (named apart when it is not the config's own)."""
     raw = yaml.safe_load(SHIPPED_CONFIGS[key].read_text())
-    if seed is not None and seed != raw["seed"]:
+    if seed != raw["seed"]:
         raw["seed"] = seed
         raw["name"] += f"_seed{seed}"
     raw["name"] += f"_without_{held_out}"
@@ -141,8 +140,8 @@ def trained(config: TrainConfig, runs_dir: Path) -> tuple:
 
 
 def fold_models(data: Path, folds_dir: Path, held_out: str, spectral_range_nm: list[float], seed: int) -> tuple:
-    """The any-sensor and IKONOS comparison models trained without ``held_out`` over ``spectral_range_nm``."""
-    return tuple(trained(comparison_config(key, data, held_out, spectral_range_nm, seed), folds_dir)
+    """The any-sensor and IKONOS models trained without ``held_out`` over ``spectral_range_nm``, with ``seed``."""
+    return tuple(trained(fold_config(key, data, held_out, spectral_range_nm, seed), folds_dir)
                  for key in SHIPPED_CONFIGS)
 
 
@@ -333,14 +332,14 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path("../shared/data"))
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/anysensor"))
     parser.add_argument("--folds", type=Path, default=Path("runs/anysensor_folds"),
-                        help="where the comparison models are trained (reused when finished there)")
+                        help="where the leave-one-scene-out models are trained (reused when finished there)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0],
                         help="train and score the leave-one-scene-out models with each of these seeds")
     args = parser.parse_args()
     started = time.perf_counter()
     any_model, any_card = load_checkpoint(WEIGHTS_DIR / "ssif_anysensor_default.safetensors")
-    schedules = [yaml.safe_load(path.read_text())["train"] for path in SHIPPED_CONFIGS.values()]
-    if any(schedules[0].get(field) != schedules[1].get(field) for field in SCHEDULE):
+    schedules = [TrainConfig.load(path).train for path in SHIPPED_CONFIGS.values()]  # with the defaults filled in
+    if any(schedules[0][field] != schedules[1][field] for field in SCHEDULE):
         sys.exit(f"the any-sensor and IKONOS configs must share {', '.join(SCHEDULE)} to be compared")
     ikonos_model, ikonos_card = load_checkpoint(WEIGHTS_DIR / "ssif_ikonos_default.safetensors")
     cards = [any_card, ikonos_card]
@@ -367,8 +366,7 @@ def main() -> None:
         f"{card['training']['elapsed_s']} s on {card['training']['device']}" for card in cards)
     context = {"machine": machine(), "models": budgets, "benchmark time": f"{time.perf_counter() - started:.0f} s",
                "held-out scenes": "abu-beach-4 (ROSIS, 100x100, normalised per band by its distributors) for the "
-                                  "shipped models, 102 contiguous "
-                                  "target bands over 430-860 nm; Jasper Ridge (AVIRIS, "
+                                  "shipped models, 102 contiguous target bands over 430-860 nm; Jasper Ridge (AVIRIS, "
                                   "100x100) and SAMSON (95x95), each scored with the models trained on the other "
                                   f"one, 102 bands over the range both cover {fold_range[0]:.0f}-{fold_range[1]:.0f} nm",
                "simulation note": "S2 B08 and L8 B5 reach past ROSIS's 860 nm (27 % and 65 % of their response); "
