@@ -61,7 +61,8 @@ def upsample(
     out_dir: Path = typer.Option(None, "--out-dir", help="Output folder: INPUT_geossr.tif for each input."),
     model: str = typer.Option(
         "ssif", "--model", "-m",
-        help="ssif (the weights for the input sensor, else the any-sensor model), ssif-any (any sensor), liif, fmnet or bicubic.",
+        help="ssif (the weights for the input sensor, else the any-sensor model), ssif-any (any sensor), liif, fmnet, "
+             "linear (closed-form spectral prior from airborne spectra, any sensor) or bicubic.",
     ),
     weights: Path = typer.Option(None, "--weights", help="A checkpoint (.safetensors + .json card)."),
     input_sensor: str = typer.Option(None, "--input-sensor", help="Sensor of the input bands if the file does not say."),

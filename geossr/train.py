@@ -88,7 +88,11 @@ _TRAIN_FIELDS = {
     "validation_scale": ((int, float), 4),
     "validation_bands": (int, 31),
     "validation_crop": (int, 128),
+    # bf16: the training step under torch.autocast (bfloat16 matmuls and convolutions, fp32 weights and
+    # optimizer); pays only where the hardware has native bf16 (AVX512-BF16 / AMX, recent GPUs).
+    "precision": (str, "fp32"),
 }
+PRECISIONS = ("fp32", "bf16")
 
 
 def _check_fields(section: dict, schema: dict, where: str) -> dict:
@@ -133,6 +137,9 @@ class TrainConfig:
             raise ConfigError(f"{where}: field 'model.name' is missing")
         data = _check_fields(top["data"], _DATA_FIELDS, f"{where}: data")
         train = _check_fields(top["train"], _TRAIN_FIELDS, f"{where}: train")
+        if train["precision"] not in PRECISIONS:
+            raise ConfigError(f"{where}: train field 'precision' must be one of {', '.join(PRECISIONS)}, "
+                              f"got {train['precision']!r}")
         for key in ("scale_range", "bands_range", "spectral_range_nm", "gain_range"):
             value = data[key]
             if value is not None and (len(value) != 2 or not all(isinstance(v, (int, float)) for v in value)):
@@ -305,7 +312,7 @@ class Trainer:
 
     def validate(self) -> dict:
         from geossr.data import evaluation_pairs
-        from geossr.metrics import psnr
+        from geossr.metrics import psnr, sam
 
         train = self.config.train
         bands = train["validation_bands"]
@@ -317,7 +324,7 @@ class Trainer:
                                  spectral_range_nm=self.config.data["spectral_range_nm"],
                                  crop=train["validation_crop"])
         self.model.eval()
-        scores, losses = [], []
+        scores, losses, angles = [], [], []
         with torch.no_grad():
             for pair in pairs:
                 hr = pair["hr"][0]
@@ -325,8 +332,10 @@ class Trainer:
                 pred = pred.clamp(0, 1)[0].cpu()
                 losses.append(torch.nn.functional.l1_loss(pred, hr).item())
                 scores.append(psnr(pred.numpy(), hr.numpy()))
+                angles.append(sam(pred.numpy(), hr.numpy()))
         self.model.train()
-        return {"step": self.step, "val_l1": float(np.mean(losses)), "val_psnr": float(np.mean(scores))}
+        return {"step": self.step, "val_l1": float(np.mean(losses)), "val_psnr": float(np.mean(scores)),
+                "val_sam": float(np.mean(angles))}
 
     def save(self) -> None:
         """Weights + card, then the training state (each atomically)."""
@@ -379,7 +388,8 @@ class Trainer:
             started = time.perf_counter()
             sampler = self.samplers[self.step % len(self.samplers)]
             batch = {k: v.to(self.device) if torch.is_tensor(v) else v for k, v in next(sampler).items()}
-            loss = training_loss(self.model, batch, sample_q)
+            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=train["precision"] == "bf16"):
+                loss = training_loss(self.model, batch, sample_q)
             if self.optimizer is not None:
                 for group in self.optimizer.param_groups:
                     group["lr"] = self.current_lr()

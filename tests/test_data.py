@@ -139,7 +139,7 @@ def test_loaders_fail_with_one_line_errors(shared_data, tmp_path):
         (lambda: load_jasper_ridge(shared_data / "cave/cave_wavelengths_31.csv"), "not a MATLAB file"),
         (lambda: load_dataset("rosis", shared_data, "train"), "single scene"),
         (lambda: load_dataset("pavia", shared_data), "unknown data set"),
-        (lambda: load_dataset("cave", shared_data, "validation"), "unknown split"),
+        (lambda: load_dataset("cave", shared_data, "holdout"), "unknown split"),
     ]
     scene = tmp_path / "toy_ms"
     scene.mkdir()

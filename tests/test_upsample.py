@@ -34,6 +34,7 @@ def ikonos_scene(rosis_example):
 
 MODELS = {
     "bicubic": lambda: build("bicubic", input_sensor=IKONOS),
+    "linear": lambda: build("linear", input_sensor=IKONOS),
     "ssif": lambda: build("ssif", input_sensor=IKONOS, variant="RF-GS", pixel_dim=16, **TINY),
     "ssif-any": lambda: build("ssif-any", input_sensor=IKONOS, pixel_dim=16, stem_channels=8, **TINY),
     "liif": lambda: build("liif", input_sensor=IKONOS, output_sensor="grid:430:860:20", **TINY),

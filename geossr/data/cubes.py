@@ -22,6 +22,8 @@ import rasterio
 import scipy.io
 from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 
+from geossr.data.airborne import AIRBORNE_SPLIT, aviris_nominal_nm, load_airborne_scene
+from geossr.data.airborne import SCENES as AIRBORNE_SCENES
 from geossr.errors import GeossrError
 from geossr.scene.io import open_raster, read_sensor
 from geossr.spectral.bands import Band, Sensor
@@ -61,7 +63,7 @@ CAVE_SPLIT = {
     ],
     "test": ["fake_and_real_peppers", "pompoms", "real_and_fake_apples"],
 }
-SPLITS = ("train", "test", "all")
+SPLITS = ("train", "validation", "test", "all")
 
 # Paths of the single-scene data sets inside the shared data root.
 DATASET_FILES = {
@@ -148,6 +150,8 @@ def load_cave(root: str | Path, split: str = "all") -> list[HyperspectralCube]:
     root = Path(root)
     if not root.is_dir():
         raise GeossrError(f"CAVE folder not found: {root}")
+    if split != "all" and split not in CAVE_SPLIT:
+        raise GeossrError(f"CAVE has no {split} split (use {', '.join(CAVE_SPLIT)} or all)")
     scenes = CAVE_SCENES if split == "all" else CAVE_SPLIT[split]
     return [load_cave_scene(root / f"{scene}_ms") for scene in scenes]
 
@@ -161,12 +165,14 @@ def load_rosis_crop(mat_path: str | Path) -> HyperspectralCube:
     return HyperspectralCube("abu-beach-4", cube, load_sensor("rosis"), f"ROSIS-03 {mat_path}")
 
 
-def load_jasper_ridge(mat_path: str | Path) -> HyperspectralCube:
+def load_jasper_ridge(mat_path: str | Path, channel_table: np.ndarray | None = None) -> HyperspectralCube:
     """Jasper Ridge (AVIRIS, 198 kept bands, 100 x 100), divided by the cube's maximum.
 
     The cube's own maximum (5437) is used rather than the file's ``maxValue`` (5000), which a
-    few pixels exceed, so values stay in [0, 1]. Band centres are nominal: AVIRIS channel n
-    (``SlectBands``, 1-based) at 380 + (n − 1)·2120/223 nm, Gaussian with FWHM = that spacing.
+    few pixels exceed, so values stay in [0, 1]. Band centres: AVIRIS channel n (``SlectBands``,
+    1-based) at ``channel_table[n - 1]`` (the nominal 224-channel table, whose spectrometer overlaps
+    put channel 43 at 760 nm), else on the linear grid 380 + (n − 1)·2120/223 nm (channel 43 at
+    779 nm: 10-20 nm long in the NIR), Gaussian with FWHM = the grid spacing.
     The kept bands skip the water-absorption channels, so the sensor has gaps; integration
     interpolates the spectrum linearly across them.
     """
@@ -177,9 +183,10 @@ def load_jasper_ridge(mat_path: str | Path) -> HyperspectralCube:
         raise GeossrError(f"{mat_path}: 'Y' has {values.shape[0]} bands but 'SlectBands' lists {channels.size}")
     cube = _column_major(values, mat, mat_path) / values.max()
     spacing = (AVIRIS_LAST_NM - AVIRIS_FIRST_NM) / (AVIRIS_CHANNELS - 1)
+    centres = AVIRIS_FIRST_NM + (channels - 1) * spacing if channel_table is None else channel_table[channels.astype(int) - 1]
     sensor = _nominal_sensor(
         "jasper_ridge_aviris",
-        AVIRIS_FIRST_NM + (channels - 1) * spacing,
+        centres,
         spacing,
         [f"c{int(c):03d}" for c in channels],
         "AVIRIS channels kept in the Jasper Ridge unmixing benchmark (198 of 224)",
@@ -233,7 +240,8 @@ def load_geotiff_cube(path: str | Path, sensor: str | Sensor | None = None, scal
 
 
 def load_dataset(name_or_path: str | Path, root: str | Path | None = None, split: str = "all") -> list[HyperspectralCube]:
-    """``cave`` or ``remote`` (each with a scene split), ``rosis``, ``jasper``, ``samson``, or a GeoTIFF.
+    """``cave``, ``remote`` or ``airborne`` (each with a scene split), ``rosis``, ``jasper``, ``samson``,
+    ``jasper-aviris`` (Jasper Ridge on the nominal AVIRIS channel table), an airborne scene, or a GeoTIFF.
 
     ``root`` is the shared data folder (the one with ``cave/``, ``pavia_centre/``, …). The
     single-scene sets have no train/test split: ask for ``split="all"``.
@@ -241,7 +249,20 @@ def load_dataset(name_or_path: str | Path, root: str | Path | None = None, split
     name = str(name_or_path)
     if split not in SPLITS:
         raise GeossrError(f"unknown split {split!r} (use {', '.join(SPLITS)})")
+    if name in ("airborne", "jasper-aviris") or name in AIRBORNE_SCENES:
+        if root is None:
+            raise GeossrError(f"data set {name!r} needs the data root folder")
+        if name == "airborne":
+            scenes = sum(AIRBORNE_SPLIT.values(), []) if split == "all" else AIRBORNE_SPLIT[split]
+            return [cube for scene in scenes for cube in load_dataset(scene, root)]
+        if split != "all":
+            raise GeossrError(f"data set {name!r} is a single scene with no {split} split; use split='all'")
+        if name == "jasper-aviris":
+            return [load_jasper_ridge(Path(root) / DATASET_FILES["jasper"], aviris_nominal_nm(root))]
+        return [load_airborne_scene(root, name)]
     if name == "remote":
+        if split != "all" and split not in REMOTE_SPLIT:
+            raise GeossrError(f"data set 'remote' has no {split} split (use {', '.join(REMOTE_SPLIT)} or all)")
         scenes = REMOTE_SPLIT["train"] + REMOTE_SPLIT["test"] if split == "all" else REMOTE_SPLIT[split]
         return [cube for scene in scenes for cube in load_dataset(scene, root)]
     if name == "cave" or name in DATASET_FILES:
@@ -258,7 +279,8 @@ def load_dataset(name_or_path: str | Path, root: str | Path | None = None, split
         if split != "all":
             raise GeossrError(f"{path} is a single scene with no {split} split; use split='all'")
         return [load_geotiff_cube(path)]
-    raise GeossrError(f"unknown data set {name!r} (use cave, remote, rosis, jasper, samson or a GeoTIFF path)")
+    raise GeossrError(f"unknown data set {name!r} (use cave, remote, airborne, rosis, jasper, jasper-aviris, samson, "
+                      f"an airborne scene ({', '.join(AIRBORNE_SCENES)}) or a GeoTIFF path)")
 
 
 def _load_mat(path: str | Path, keys: list[str]) -> dict:

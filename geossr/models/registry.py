@@ -56,6 +56,12 @@ def _fmnet(input_sensor, output_sensor, **options):
     return FMNet(input_sensor, resolve_sensor(output_sensor, "output_sensor"), **options)
 
 
+def _linear(input_sensor, **options):
+    from geossr.models.linear import LinearPrior
+
+    return LinearPrior(input_sensor, **options)
+
+
 def _bicubic(input_sensor):
     from geossr.models.bicubic import BicubicBaseline
 
@@ -67,12 +73,13 @@ MODELS = {
     "ssif-any": (_ssif_any, "SSIF for any input sensor (bands given by their responses): any scale, any band set"),
     "liif": (_liif, "LIIF with C outputs: any scale, the band set it was trained for"),
     "fmnet": (_fmnet, "FMNet: spectral SR for fixed sensors; p > 1 on a bicubically upsampled input"),
+    "linear": (_linear, "linear MMSE spectral prior from airborne spectra, bicubic spatial (closed form, any sensor)"),
     "bicubic": (_bicubic, "bicubic spatial + linear spectral interpolation (no training)"),
 }
 # What each constructor accepts beyond the factory's own arguments, for one-line config errors.
 _CLASS_OF = {"ssif": "geossr.models.ssif:SSIF", "ssif-any": "geossr.models.ssif_any:AnySensorSSIF",
              "liif": "geossr.models.liif:LIIF",
-             "fmnet": "geossr.models.fmnet:FMNet", "bicubic": "geossr.models.bicubic:BicubicBaseline"}
+             "fmnet": "geossr.models.fmnet:FMNet", "linear": "geossr.models.linear:LinearPrior", "bicubic": "geossr.models.bicubic:BicubicBaseline"}
 
 
 def _accepted_fields(name: str) -> set[str]:

@@ -33,6 +33,12 @@ baseline, b · exp(r / b), a positive one stays b + r: the same slope at r = 0, 
 Why: with the offset, dense vegetation's red trough and its blue near B02's edge came out at 0
 (clipped) where the input bands say 0.016 and 0.020.
 
+``baseline="prior"``: the baseline is the ``linear`` model (geossr/models/linear.py: bicubic in space, the
+linear MMSE estimate from airborne spectra in wavelength) instead of linear interpolation between the
+input band centres, so an untrained model is the prior and the network learns what the prior misses.
+The prior extrapolates past the input's span from the spectra's covariance, so it goes with
+``outside_input="offset"``.
+
 The model holds a current input sensor (``model.input_sensor``), set with
 :meth:`AnySensorSSIF.use_input_sensor`; the tiled engine, the consistency projection and
 ``geossr upsample`` read it like any model's. Training sets it per batch.
@@ -48,11 +54,13 @@ from torch import nn
 from geossr.models.band_stem import BandStem, StemmedEncoder
 from geossr.models.bicubic import baseline_spectral_matrix, bicubic_at
 from geossr.models.limits import input_span_nm, inside_input_span
+from geossr.models.linear import SHIPPED_PRIOR, SpectralPrior, interval_sensor, prior_spectral_map
 from geossr.models.ssif import SSIF
 from geossr.spectral.bands import Sensor
 
 
 OUTSIDE_INPUT = ("offset", "factor", "anchored")
+BASELINES = ("interpolation", "prior")
 INSIDE_INPUT = ("offset", "positive")
 # "positive": the baseline below which a negative correction is taken relative to it (guards r / b).
 POSITIVE_FLOOR = 1e-6
@@ -85,12 +93,18 @@ class AnySensorSSIF(SSIF):
 
     def __init__(self, input_sensor: Sensor, stem_channels: int = 32, stem_embed_dim: int = 64,
                  stem_hidden: int = 64, stem_spectral: dict | None = None, outside_input: str = "offset",
-                 inside_input: str = "offset", **ssif_options):
+                 inside_input: str = "offset", baseline: str = "interpolation", prior: str = SHIPPED_PRIOR,
+                 **ssif_options):
         if outside_input not in OUTSIDE_INPUT:
             raise ValueError(f"outside_input must be one of {', '.join(OUTSIDE_INPUT)}, got {outside_input!r}")
         if inside_input not in INSIDE_INPUT:
             raise ValueError(f"inside_input must be one of {', '.join(INSIDE_INPUT)}, got {inside_input!r}")
+        if baseline not in BASELINES:
+            raise ValueError(f"baseline must be one of {', '.join(BASELINES)}, got {baseline!r}")
+        if baseline == "prior" and outside_input != "offset":
+            raise ValueError("baseline 'prior' extrapolates past the input's span itself: use outside_input 'offset'")
         super().__init__(stem_channels, **ssif_options)
+        self.prior = SpectralPrior.load(prior) if baseline == "prior" else None
         self.outside_input = outside_input
         self.inside_input = inside_input
         stem = BandStem(stem_channels, stem_embed_dim, stem_hidden, stem_spectral)
@@ -102,6 +116,8 @@ class AnySensorSSIF(SSIF):
 
     def use_input_sensor(self, sensor: Sensor) -> AnySensorSSIF:
         """Take input in ``sensor``'s bands from now on (same weights)."""
+        if self.prior is not None:
+            self.prior.responses(sensor, "input")  # refuse a sensor the prior's grid does not cover
         self.encoder.stem.use_sensor(sensor)
         self.input_sensor = sensor
         self.input_bands = len(sensor)
@@ -130,13 +146,19 @@ class AnySensorSSIF(SSIF):
                 outside = OutsideBands(mask, anchor.to(intervals.device), ramp.to(intervals.device))
                 edges = torch.tensor([[low, low + ANCHOR_NM], [high - ANCHOR_NM, high]], dtype=intervals.dtype)
                 intervals = torch.cat([intervals, edges.to(intervals.device)])
-        matrix = baseline_spectral_matrix(self.input_sensor, intervals)
-        return super().prepare_bands(intervals), matrix.to(intervals.device), outside
+        if self.prior is None:
+            matrix, offset = baseline_spectral_matrix(self.input_sensor, intervals), None
+        else:
+            matrix, offset, _ = prior_spectral_map(self.prior, self.input_sensor, interval_sensor(intervals))
+            offset = offset.to(intervals.device)
+        return super().prepare_bands(intervals), matrix.to(intervals.device), outside, offset
 
     def query(self, encoded: EncodedInput, pos: torch.Tensor, cell: torch.Tensor, bands) -> torch.Tensor:
-        spectral, matrix, outside = bands
+        spectral, matrix, outside, offset = bands
         residual = super().query(encoded.codes, pos, cell, spectral)
         baseline = (bicubic_at(encoded.image, pos) @ matrix.T.to(encoded.image.dtype)).to(residual.dtype)
+        if offset is not None:  # the prior: affine, and clipped at 0 as its own output is
+            baseline = (baseline + offset.to(residual.dtype)).clamp(min=0)
         corrected = baseline + residual
         if self.inside_input == "positive":
             # b + r for r >= 0, b · exp(r / b) below: the same slope at r = 0, never below zero. The

@@ -23,6 +23,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import torch
 import rasterio
 
 from geossr import __version__
@@ -31,6 +32,7 @@ from geossr.consistency import covered_input_bands
 from geossr.errors import GeossrError
 from geossr.models import build
 from geossr.models.checkpoint import load_checkpoint
+from geossr.models.linear import LinearPrior
 from geossr.models.limits import check_band_range, check_input_reach, check_scale, usable_input_bands
 from geossr.models.weights import installed_weights
 from geossr.scene.engine import PRECISIONS, torch_threads_per_task, upsample
@@ -56,8 +58,9 @@ def choose_model(model_name: str, weights: str | None, input_sensor: Sensor):
     if weights is not None:
         model, card = load_checkpoint(weights, expect_input_sensor=input_sensor)
         return model, card, str(weights), None
-    if model_name == "bicubic":
-        return build("bicubic", input_sensor=input_sensor), {}, "none", None
+    if model_name in ("bicubic", "linear"):  # closed form: no weights to choose
+        label = "none" if model_name == "bicubic" else "linear_prior_airborne"
+        return build(model_name, input_sensor=input_sensor), {}, label, None
     shipped = installed_weights()
     for entry in shipped:
         if entry["model"] != model_name or model_name == ANY_SENSOR_MODEL:
@@ -215,6 +218,10 @@ def upsample_file(
         "GEOSSR_REQUEST": key,
         "GEOSSR_CONSISTENCY": f"projected onto the input bands {','.join(projected_onto)}" if consistency else "none",
     }
+    if isinstance(net, LinearPrior) and not consistency:
+        # Its posterior spread per band (the same for every pixel): an error bar for each generated band.
+        std = net.posterior_std(torch.as_tensor(target.intervals_nm))
+        tags["GEOSSR_POSTERIOR_STD"] = ",".join(f"{v:.4g}" for v in std.tolist())
     if dtype == "uint16":
         tags["REFLECTANCE_SCALE"] = f"{1 / UINT16_SCALE:g}"
     with open_dataset(input_path) as ds:

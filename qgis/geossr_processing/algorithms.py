@@ -22,7 +22,7 @@ from . import runner
 from .config import configured_executable
 
 ICONS = Path(__file__).parent / "icons"
-MODELS = ["ssif", "ssif-any", "liif", "fmnet", "bicubic"]
+MODELS = ["ssif", "ssif-any", "liif", "fmnet", "linear", "bicubic"]
 DEVICES = ["auto", "cpu", "cuda"]
 
 _SENSOR_HELP = (
@@ -129,9 +129,10 @@ class UpsampleAlgorithm(GeossrAlgorithm):
             "<code>geossr upsample</code>).</p>"
             "<p><b>Scale</b>: pixels become this many times smaller (1-16, fractional allowed).</p>"
             + _SENSOR_HELP +
-            "<p><b>Model</b>: ssif (default; needs weights for the input sensor, shipped for IKONOS and RGB), "
-            "liif, fmnet, or bicubic (no weights: spatial interpolation only, the output keeps the input's "
-            "bands). <b>Weights</b>: a checkpoint trained with <code>geossr train</code>.</p>"
+            "<p><b>Model</b>: ssif (default; the weights for the input sensor, else the any-sensor model), "
+            "ssif-any, liif, fmnet, linear (no weights: a closed-form spectral estimate from airborne spectra, "
+            "any input sensor) or bicubic (no weights: bicubic in space, linear interpolation between the "
+            "input bands in wavelength). <b>Weights</b>: a checkpoint trained with <code>geossr train</code>.</p>"
             "<p>Advanced: <b>tile size</b> bounds memory; <b>device</b> auto uses a GPU if there is one; "
             "<b>COG</b> writes a Cloud-Optimized GeoTIFF.</p>"
             "<p>Cancelling stops geossr; no partial output is left behind.</p>"

@@ -1,0 +1,87 @@
+"""The closed-form ``linear`` prior, and ssif-any started from it."""
+
+import numpy as np
+import pytest
+import torch
+
+from geossr.data import evaluation_pairs, load_dataset
+from geossr.errors import GeossrError
+from geossr.metrics import sam
+from geossr.models.linear import LinearPrior, PriorError, SpectralPrior, fit_prior, grid_spectra
+from geossr.models.registry import build
+from geossr.spectral.sensors import load_sensor
+
+GRID = np.arange(400.0, 1000.0 + 1e-9, 5.0)
+
+
+@pytest.fixture(scope="module")
+def jasper(shared_data):
+    return load_dataset("jasper-aviris", shared_data)[0]
+
+
+def test_the_estimate_reproduces_what_the_input_sees(jasper):
+    # With little noise the estimate re-integrates to its own input (it is a conditional mean given y).
+    prior = fit_prior([jasper], GRID, 1e-5)
+    sensor = load_sensor("ikonos:blue,green,red,nir")
+    matrix, offset, std = prior.estimator(sensor, sensor)
+    y = grid_spectra(jasper, GRID)[:500] @ prior.responses(sensor, "input").T
+    assert np.abs(y @ matrix.T + offset - y).max() < 1e-3
+    assert std.max() < 1e-3
+
+
+def test_posterior_spread_is_largest_where_the_input_sees_nothing(jasper):
+    prior = fit_prior([jasper], GRID, 1e-3)
+    _, _, std = prior.estimator(load_sensor("nikon_d700"), load_sensor("grid:400:1000:12"))
+    visible, nir = std[:6].mean(), std[-4:].mean()  # 400-700 nm against 800-1000 nm
+    assert nir > 3 * visible
+
+
+def test_prior_beats_interpolation_on_a_site_it_did_not_see(shared_data):
+    # Fitted on the Los Angeles crops alone, from IKONOS on San Diego's reflectance (measured 2.4 vs 3.9°).
+    train = [c for n in ("abu-airport-1", "abu-airport-3") for c in load_dataset(n, shared_data)]
+    prior = fit_prior(train, GRID, 1e-3)
+    sensor = load_sensor("ikonos:blue,green,red,nir")
+    pair = evaluation_pairs(load_dataset("sandiego", shared_data), sensor, 1, 57, (430, 1000))[0]
+    outputs = {}
+    for name, model in (("linear", LinearPrior(sensor, prior)), ("bicubic", build("bicubic", input_sensor=sensor))):
+        with torch.no_grad():
+            outputs[name] = model(pair["lr"], pair["hr"].shape[-2:], pair["intervals"])[0].numpy()
+    truth = pair["hr"][0].numpy()
+    assert sam(outputs["linear"], truth) < 0.8 * sam(outputs["bicubic"], truth)
+
+
+def test_shipped_prior_loads_and_refuses_uncovered_sensors():
+    model = build("linear", input_sensor="sentinel2_msi:B02,B03,B04,B08")
+    assert model.prior.grid_nm[0] == 400 and model.prior.grid_nm[-1] == 1000
+    with pytest.raises(GeossrError, match="does not cover the input sensor"):
+        build("linear", input_sensor="landsat8_oli:B2,B6")
+    with pytest.raises(PriorError, match="does not cover the output sensor"):
+        model.posterior_std(torch.tensor([[1500.0, 1600.0]]))
+
+
+def test_bad_prior_files_are_one_line_errors(tmp_path):
+    with pytest.raises(PriorError, match="not found"):
+        SpectralPrior.load(tmp_path / "missing.npz")
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"not a zip")
+    with pytest.raises(PriorError, match="not a linear prior file"):
+        SpectralPrior.load(bad)
+    grid = np.arange(400.0, 500.0, 10.0)
+    with pytest.raises(PriorError, match="do not match"):
+        SpectralPrior(grid, np.zeros(5), np.eye(10), 0.01)
+
+
+def test_untrained_prior_started_ssif_any_is_the_prior(jasper):
+    torch.manual_seed(0)
+    sensor = load_sensor("nikon_d700")
+    tiny = dict(encoder={"name": "edsr-baseline", "width": 8, "blocks": 1}, pixel_hidden=[16], pixel_dim=16,
+                spectral={"scales": 4, "hidden": [16]}, stem_channels=8)
+    net = build("ssif-any", input_sensor=sensor, baseline="prior", inside_input="positive", **tiny)
+    prior = build("linear", input_sensor=sensor)
+    pair = evaluation_pairs([jasper], sensor, 2, 30, (400, 1000), crop=40)[0]
+    with torch.no_grad():
+        a = net(pair["lr"], pair["hr"].shape[-2:], pair["intervals"])
+        b = prior(pair["lr"], pair["hr"].shape[-2:], pair["intervals"])
+    assert torch.allclose(a, b, atol=1e-5)
+    with pytest.raises(Exception, match="outside_input 'offset'"):
+        build("ssif-any", input_sensor=sensor, baseline="prior", outside_input="anchored", **tiny)
