@@ -192,6 +192,10 @@ CASES = [
     # 10. output directory missing
     Case("simulate_output_directory_missing", _simulate(ROSIS, "ikonos:blue", output="nodir/out.tif"),
          (r"nodir", r"director")),
+    # 12. an input scale that is not finite and positive (NaN gave an all-NaN file, 0 an all-zero input)
+    *[Case(f"upsample_input_scale_{label}", ("upsample", ROSIS, "--scale", "2", "--sensor", "ikonos", "--model",
+                                             "bicubic", "-o", "out.tif", "--input-scale", value),
+           (r"--input-scale", re.escape(value))) for label, value in (("nan", "nan"), ("zero", "0"), ("negative", "-1"))],
     # 11. no wavelength metadata and no --input-sensor
     Case("simulate_no_wavelength_metadata", _simulate(S2_NO_WAVELENGTHS, "ikonos:blue"),
          (re.escape(S2_NO_WAVELENGTHS.name), r"--input-sensor"), needs=S2_NO_WAVELENGTHS),

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import shutil
 import warnings
 from pathlib import Path
@@ -154,6 +155,8 @@ def upsample_file(
         raise GeossrError(f"--precision must be one of {', '.join(PRECISIONS)}")
     if tile < 16:
         raise GeossrError(f"--tile must be at least 16 output pixels, got {tile}")
+    if input_scale is not None and not (math.isfinite(input_scale) and input_scale > 0):
+        raise GeossrError(f"--input-scale must be a finite number above 0, got {input_scale:g}")
     target = sensor if isinstance(sensor, Sensor) else load_sensor(sensor)
     device = resolve_device(device)
     output_path = Path(output_path)
