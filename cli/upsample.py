@@ -24,9 +24,38 @@ def _creation_options(values: list[str]) -> dict:
     return options
 
 
+def _parse_scheduler(spec: str | None) -> int | str | None:
+    """``local:N`` as its worker count (1 to the cores available), an address as itself; checked before any work."""
+    if spec is None:
+        return None
+    from geossr.errors import GeossrError
+
+    if spec.startswith("local:"):
+        import dask.system
+
+        cores = dask.system.CPU_COUNT  # this process's share: affinity and cgroup quotas included
+        try:
+            workers = int(spec.split(":", 1)[1])
+        except ValueError:
+            raise GeossrError(f"--scheduler local:N needs a worker count, got {spec!r}") from None
+        if not 1 <= workers <= cores:
+            raise GeossrError(f"--scheduler local:N needs 1 <= N <= {cores} (the cores available), got {spec!r}")
+        return workers
+    from distributed.comm import get_address_host_port
+
+    try:
+        host, port = get_address_host_port(spec)
+    except ValueError as exc:
+        raise GeossrError(f"--scheduler must be local:N or an address such as tcp://HOST:PORT, got {spec!r} "
+                          f"({exc})") from None
+    if not host or not 0 < port < 2**16:
+        raise GeossrError(f"--scheduler {spec!r}: an address needs a host and a port in 1-65535")
+    return spec
+
+
 @contextlib.contextmanager
-def _scheduler(spec: str | None):
-    """``local:N`` starts a LocalCluster of N worker processes; an address joins a running one."""
+def _scheduler(spec: int | str | None):
+    """N (``local:N``) starts a LocalCluster of N worker processes; an address joins a running one."""
     if spec is None:
         yield
         return
@@ -35,14 +64,8 @@ def _scheduler(spec: str | None):
     from geossr.errors import GeossrError
     from geossr.scene.cluster import local_cluster
 
-    if spec.startswith("local:"):
-        try:
-            workers = int(spec.split(":", 1)[1])
-        except ValueError:
-            raise GeossrError(f"--scheduler local:N needs a worker count, got {spec!r}") from None
-        if workers < 1:
-            raise GeossrError(f"--scheduler local:N needs at least 1 worker, got {spec!r}")
-        with local_cluster(workers):
+    if isinstance(spec, int):
+        with local_cluster(spec):
             yield
         return
     try:
@@ -92,7 +115,7 @@ def upsample(
 ) -> None:
     """Super-resolve scenes: more bands and finer pixels, written as georeferenced GeoTIFF/COG."""
     from geossr.errors import GeossrError
-    from geossr.scene.upsample import upsample_file
+    from geossr.scene.upsample import check_options, upsample_file
     from geossr_cli.progress import dask_progress, print_progress_json
 
     if (output is None) == (out_dir is None):
@@ -102,9 +125,12 @@ def upsample(
     if out_dir is not None and not out_dir.is_dir():
         raise GeossrError(f"output directory does not exist: {out_dir}")
     options = _creation_options(co)
+    check_options(scale=scale, input_scale=input_scale, dtype=dtype, precision=precision, tile=tile, cog=cog,
+                  creation_options=options)
+    cluster = _parse_scheduler(scheduler)
     targets = [(path, output if output is not None else out_dir / f"{path.stem}_geossr.tif") for path in inputs]
     results = []
-    with _scheduler(scheduler):
+    with _scheduler(cluster):
         for number, (source, target) in enumerate(targets, start=1):
             about = {"input": str(source), "file": number, "files": len(targets)}
             try:

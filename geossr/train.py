@@ -11,7 +11,7 @@ Config (see ``configs/``)::
             checkpoint_every: 100, validation_scale: 4, validation_bands: 31}
 
 SSIF protocol (paper A.3, A.5, A.6): random crops, p ~ U(p_min, p_max), C ~ U{C_min..C_max} bands
-integrated over C contiguous intervals, L1 loss, Adam with lr 1e-4. Implicit models (SSIF, LIIF)
+integrated over C contiguous intervals, L1 loss (optionally plus a spectral-angle term), Adam with lr 1e-4. Implicit models (SSIF, LIIF)
 are supervised on ``sample_q`` random high-resolution pixels per crop, as in LIIF; the others on
 the whole crop. LIIF and FMNet have a fixed band set, so for them C is pinned to their output
 bands. ``lr_halve_every`` halves the learning rate every N steps (FMNet's schedule).
@@ -91,6 +91,9 @@ _TRAIN_FIELDS = {
     # bf16: the training step under torch.autocast (bfloat16 matmuls and convolutions, fp32 weights and
     # optimizer); pays only where the hardware has native bf16 (AVX512-BF16 / AMX, recent GPUs).
     "precision": (str, "fp32"),
+    # Weight of the mean spectral angle (radians) added to the L1 loss. L1 is ruled by bright pixels
+    # and bands; the angle weighs every pixel's spectral shape alike, dark water and shadow included.
+    "sam_weight": (float, 0.0),
 }
 PRECISIONS = ("fp32", "bf16")
 
@@ -189,16 +192,29 @@ def _sample_points(lr: torch.Tensor, hr: torch.Tensor, count: int):
     return positions, cell.expand_as(positions), values
 
 
-def training_loss(model: SuperResolver, batch: dict, sample_q: int) -> torch.Tensor:
+def spectral_angle(pred: torch.Tensor, ref: torch.Tensor, dim: int) -> torch.Tensor:
+    """Mean angle (radians) between spectra along ``dim``, in fp32; the cosine is kept off ±1, where
+    arccos has an infinite gradient."""
+    pred, ref = pred.float(), ref.float()
+    cos = torch.nn.functional.cosine_similarity(pred, ref, dim=dim, eps=1e-8)
+    return torch.arccos(cos.clamp(-1 + 1e-6, 1 - 1e-6)).mean()
+
+
+def training_loss(model: SuperResolver, batch: dict, sample_q: int, sam_weight: float = 0.0) -> torch.Tensor:
+    """L1, plus ``sam_weight`` times the mean spectral angle."""
     lr, hr, intervals = batch["lr"], batch["hr"], batch["intervals"]
     if "input_sensor" in batch:  # drawn per batch for a band-agnostic model
         model.use_input_sensor(batch["input_sensor"])
-    if model.implicit:
-        positions, cells, values = _sample_points(lr, hr, sample_q)
+    if model.implicit:  # (batch, points, bands)
+        positions, cells, ref = _sample_points(lr, hr, sample_q)
         pred = model.query(model.encode(lr), positions, cells, model.prepare_bands(intervals))
-        return torch.nn.functional.l1_loss(pred, values)
-    pred = model(lr, hr.shape[-2:], intervals)
-    return torch.nn.functional.l1_loss(pred, hr)
+        band_dim = -1
+    else:  # (batch, bands, y, x)
+        pred, ref, band_dim = model(lr, hr.shape[-2:], intervals), hr, 1
+    loss = torch.nn.functional.l1_loss(pred, ref)
+    if sam_weight:
+        loss = loss + sam_weight * spectral_angle(pred, ref, band_dim)
+    return loss
 
 
 def _training_settings(raw: dict) -> dict:
@@ -389,7 +405,7 @@ class Trainer:
             sampler = self.samplers[self.step % len(self.samplers)]
             batch = {k: v.to(self.device) if torch.is_tensor(v) else v for k, v in next(sampler).items()}
             with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=train["precision"] == "bf16"):
-                loss = training_loss(self.model, batch, sample_q)
+                loss = training_loss(self.model, batch, sample_q, train["sam_weight"])
             if self.optimizer is not None:
                 for group in self.optimizer.param_groups:
                     group["lr"] = self.current_lr()

@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,8 +71,8 @@ class Case:
     args: tuple[str, ...]
     # Regular expressions (case-insensitive) the error line must match, each of them.
     expect: tuple[str, ...]
-    # Files to create in the case directory first: name -> bytes.
-    files: dict[str, bytes] = field(default_factory=dict)
+    # Files to create in the case directory first: name -> bytes, or a function that writes the file.
+    files: dict[str, bytes | Callable[[Path], None]] = field(default_factory=dict)
     exit_code: int | None = None  # None: any non-zero code
     needs: Path | None = None  # data the case cannot run without
 
@@ -81,6 +82,23 @@ class Case:
 
 def _simulate(source: Path | str, sensor: str, *extra: str, output: str = "out.tif") -> tuple[str, ...]:
     return ("simulate", str(source), "--sensor", sensor, "--output", output, *extra)
+
+
+def _upsample(source: Path | str, *extra: str, sensor: str = "ikonos") -> tuple[str, ...]:
+    return ("upsample", str(source), "--scale", "2", "--sensor", sensor, "--model", "bicubic", "-o", "out.tif", *extra)
+
+
+def _rosis_copy(fill: float | None = None, nodata: float | None = None, tags: dict | None = None):
+    """A writer of the ROSIS example (its sensor metadata kept), every value ``fill`` unless None."""
+    def write(path: Path) -> None:
+        import numpy as np
+        import rasterio
+
+        with rasterio.open(ROSIS) as src, rasterio.open(path, "w", **(src.profile | {"nodata": nodata})) as dst:
+            dst.write(src.read() if fill is None else np.full((src.count, src.height, src.width), fill, "float32"))
+            dst.update_tags(ns="GEOSSR", **src.tags(ns="GEOSSR"))
+            dst.update_tags(**(tags or {}))
+    return write
 
 
 # Malformed sensor files: (id, YAML text, what the message must say besides the file name).
@@ -193,9 +211,29 @@ CASES = [
     Case("simulate_output_directory_missing", _simulate(ROSIS, "ikonos:blue", output="nodir/out.tif"),
          (r"nodir", r"director")),
     # 12. an input scale that is not finite and positive (NaN gave an all-NaN file, 0 an all-zero input)
-    *[Case(f"upsample_input_scale_{label}", ("upsample", ROSIS, "--scale", "2", "--sensor", "ikonos", "--model",
-                                             "bicubic", "-o", "out.tif", "--input-scale", value),
+    *[Case(f"upsample_input_scale_{label}", _upsample(ROSIS, "--input-scale", value),
            (r"--input-scale", re.escape(value))) for label, value in (("nan", "nan"), ("zero", "0"), ("negative", "-1"))],
+    Case("upsample_reflectance_scale_tag_zero", _upsample("scaled.tif"),
+         (r"REFLECTANCE_SCALE", r"scaled\.tif", r"finite number above 0"),
+         files={"scaled.tif": _rosis_copy(tags={"REFLECTANCE_SCALE": "0"})}),
+    # 13. an input without a valid pixel: every value the nodata value, or NaN (an earlier output survives)
+    Case("upsample_all_nodata", _upsample("blank.tif", "--overwrite", sensor="ikonos:blue"),
+         (r"input has no valid pixels", r"blank\.tif"),
+         files={"blank.tif": _rosis_copy(-1.0, nodata=-1.0), "out.tif": PREVIOUS_OUTPUT}),
+    Case("simulate_all_nan", _simulate("blank.tif", "ikonos:blue", "--overwrite"),
+         (r"input has no valid pixels", r"blank\.tif"),
+         files={"blank.tif": _rosis_copy(float("nan")), "out.tif": PREVIOUS_OUTPUT}),
+    # 14. options checked before any work: scheduler addresses and worker counts, GDAL creation options
+    *[Case(f"upsample_scheduler_{label}", _upsample(ROSIS, "--scheduler", spec), (r"--scheduler", re.escape(spec), why))
+      for label, spec, why in (("no_address", "foo", r"missing port"),
+                               ("no_port", "tcp://127.0.0.1", r"missing port"),
+                               ("no_workers", "local:0", r"cores available"),
+                               ("too_many_workers", "local:100000", r"cores available"))],
+    Case("upsample_block_size", _upsample(ROSIS, "--co", "BLOCKXSIZE=7"), (r"BLOCKXSIZE=7", r"multiple of 16")),
+    Case("upsample_unknown_creation_option", _upsample(ROSIS, "--co", "FOO=1", "--overwrite"),
+         (r"GTiff", r"does not support creation option FOO"), files={"out.tif": PREVIOUS_OUTPUT}),
+    Case("upsample_cog_creation_option_value", _upsample(ROSIS, "--cog", "--co", "COMPRESS=BOGUS"),
+         (r"COG", r"BOGUS", r"COMPRESS")),
     # 11. no wavelength metadata and no --input-sensor
     Case("simulate_no_wavelength_metadata", _simulate(S2_NO_WAVELENGTHS, "ikonos:blue"),
          (re.escape(S2_NO_WAVELENGTHS.name), r"--input-sensor"), needs=S2_NO_WAVELENGTHS),
@@ -212,7 +250,10 @@ class Outcome:
 
 def _run_case(case: Case, directory: Path) -> Outcome:
     for name, content in case.files.items():
-        (directory / name).write_bytes(content)
+        if callable(content):
+            content(directory / name)
+        else:
+            (directory / name).write_bytes(content)
     before = snapshot(directory)
     result = run_geossr(*case.args, cwd=directory)
     return Outcome(before, snapshot(directory), result)

@@ -1,6 +1,7 @@
 """The scene engine and `geossr upsample`: seam-free tiles, geometry, metadata, nodata, bad input."""
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -152,18 +153,37 @@ def test_cli_refuses_weights_for_another_sensor(ms_file, tmp_path):
     assert not (tmp_path / "o.tif").exists()
 
 
-def test_all_nodata_input_gives_all_nodata_output(ms_file, tmp_path):
+def test_implausible_values_are_nodata_like_masked_pixels(ms_file, tmp_path):
+    """A finite fill value no mask declares (1e30 in one band, -1e4 in all) is nodata: the output (the shipped
+    IKONOS SSIF) equals that of the scene with those pixels masked, NaN only where their centres fall, and a
+    warning counts them."""
     with rasterio.open(ms_file) as src:
-        profile = src.profile | {"nodata": -1.0}
-        blank = tmp_path / "blank.tif"
-        with rasterio.open(blank, "w", **profile) as dst:
-            dst.write(np.full((src.count, src.height, src.width), -1.0, dtype=np.float32))
-            dst.update_tags(ns="GEOSSR", **src.tags(ns="GEOSSR"))
-    result = geossr("upsample", blank, "-p", "2", "-s", "grid:430:860:5", "--model", "bicubic", "-o", "o.tif",
-                    "-q", cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
-    with rasterio.open(tmp_path / "o.tif") as out:
-        assert np.all(np.isnan(out.read()))
+        profile, values, sensor_tags = src.profile, src.read(), src.tags(ns="GEOSSR")
+    extreme, masked = values.copy(), values.copy()
+    extreme[1, 10, 20], extreme[:, 30, 5] = 1e30, -1e4
+    masked[:, 10, 20] = masked[:, 30, 5] = np.nan
+    for name, data in (("extreme", extreme), ("masked", masked)):
+        with rasterio.open(tmp_path / f"{name}.tif", "w", **profile) as dst:
+            dst.write(data)
+            dst.update_tags(ns="GEOSSR", **sensor_tags)
+
+    def run(name):
+        return geossr("upsample", f"{name}.tif", "-p", "2", "-s", "grid:430:860:5", "-o", f"{name}_sr.tif", "-q",
+                      cwd=tmp_path)
+
+    with ThreadPoolExecutor(2) as pool:
+        with_extremes, with_mask = pool.map(run, ("extreme", "masked"))
+    assert with_extremes.returncode == 0 and with_mask.returncode == 0, with_extremes.stderr + with_mask.stderr
+    assert with_extremes.stderr.splitlines() == [
+        "geossr: warning: 2 input pixels with values beyond ±10 after input scaling (reflectance lies in [0, 1]): "
+        "treated as nodata"]
+    with rasterio.open(tmp_path / "extreme_sr.tif") as a, rasterio.open(tmp_path / "masked_sr.tif") as b:
+        out = a.read()
+        assert np.array_equal(out, b.read(), equal_nan=True)
+    expected = np.zeros(out.shape[1:], bool)
+    expected[20:22, 40:42] = expected[60:62, 10:12] = True
+    assert np.array_equal(np.isnan(out).any(axis=0), expected) and np.isnan(out[:, expected]).all()
+    assert np.nanmax(out) < 2
 
 
 def test_python_api_is_lazy_and_georeferenced(ikonos_scene):

@@ -11,9 +11,10 @@ covers those output centres plus the model's input halo (encoder reach, LIIF nei
 bicubic taps), clipped to the scene. Models render from positions, so the tile's pixels equal
 the whole-scene rendering; the halo is cropped before the tile is returned.
 
-Nodata. Input pixels that are NaN in any band are filled with the nearest valid pixel of the
-window before the model sees them (so they do not drag their neighbours down), and output pixels
-whose centre falls in such a pixel are NaN.
+Nodata. Input pixels that are NaN in any band, or beyond ±``REFLECTANCE_BOUND`` (a fill value
+such as 1e30 that no mask declares), are filled with the nearest valid pixel of the window before
+the model sees them (so they do not drag their neighbours down, nor spread over the scene), and
+output pixels whose centre falls in such a pixel are NaN.
 
 Consistency (optional). Each tile's output is projected so that, re-integrated through the input
 sensor and degraded, it reproduces its input (``geossr.consistency.project_to_input``). That
@@ -47,6 +48,11 @@ from geossr.spectral.bands import Sensor
 from geossr.spectral.sensors import load_sensor
 
 PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+# Input values (reflectance, nominally [0, 1]) beyond ±10 are nodata. Real reflectance exceeds 1 only
+# a little (specular glint, bright slopes: up to about 2), so 10 keeps every real value; a finite
+# fill value (1e30, -9999) far beyond it would otherwise reach every output pixel the model's
+# receptive field holds it in (one 1e30 pixel spread over 91 % of a scene).
+REFLECTANCE_BOUND = 10.0
 CONSISTENCY_MARGIN = 16
 
 
@@ -113,8 +119,8 @@ def input_window(geometry: Geometry, bounds, in_halo: int, out_halo: int, margin
 
 
 def fill_nodata(window: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Nearest-valid fill of pixels that are NaN in any band; returns (filled, invalid mask)."""
-    invalid = ~np.all(np.isfinite(window), axis=0)
+    """Nearest-valid fill of pixels NaN or beyond ±REFLECTANCE_BOUND in any band; returns (filled, invalid mask)."""
+    invalid = ~np.all(np.abs(window) <= REFLECTANCE_BOUND, axis=0)  # NaN and inf compare False
     if not invalid.any():
         return window, invalid
     if invalid.all():

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import re
 import tempfile
@@ -27,6 +28,7 @@ from pathlib import Path
 import dask.array
 import numpy as np
 import rasterio
+import rasterio._err
 import rasterio.shutil
 import rioxarray
 import xarray as xr
@@ -94,6 +96,42 @@ def open_raster(path: str | Path, chunk: int = DEFAULT_CHUNK) -> xr.DataArray:
             path, chunks={"band": -1, "y": chunk, "x": chunk}, mask_and_scale=True, lock=False
         )
     return data.astype(np.float32)
+
+
+def check_valid_pixels(data: xr.DataArray, path: str | Path, bound: float | None = None) -> int:
+    """Refuse a (band, y, x) scene without a valid pixel; return how many pixels hold a value beyond ``bound``.
+
+    A valid pixel is finite in every band (``open_raster`` makes nodata NaN) and, with ``bound``,
+    within ±``bound`` in every band too (the engine's rule, ``geossr.scene.engine.REFLECTANCE_BOUND``).
+    Cost: without ``bound`` the scan stops at the first batch of chunks holding a valid pixel (a usual
+    scene: the first); only a scene that is all or nearly all nodata is read through, since a
+    decimated read or an overview can miss a small valid area and refuse a good scene. With
+    ``bound`` every pixel is read once, to count: a small part of what upsampling them costs.
+    """
+    array = data.transpose("band", "y", "x").data
+    if not isinstance(array, dask.array.Array):
+        array = dask.array.from_array(np.asarray(array))
+    blocks = array.rechunk({0: -1}).to_delayed()[0].ravel()
+
+    def counts(block):  # (valid, beyond bound) pixels of a chunk
+        if bound is None:
+            return int(np.isfinite(block).all(axis=0).sum()), 0
+        within = np.abs(block) <= bound  # False for NaN, and for inf
+        return int(within.all(axis=0).sum()), int((~within & ~np.isnan(block)).any(axis=0).sum())
+
+    valid = beyond = 0
+    batch = dask_threads()
+    for start in range(0, len(blocks), batch):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            found = dask.compute(*[dask.delayed(counts)(block) for block in blocks[start : start + batch]])
+        valid, beyond = valid + sum(v for v, _ in found), beyond + sum(b for _, b in found)
+        if valid and bound is None:
+            return 0
+    if not valid:
+        reason = f"; {beyond} of them hold values beyond ±{bound:g}: is the input scale right?" if beyond else ""
+        raise RasterError(f"input has no valid pixels: {path} (every pixel is nodata in at least one band{reason})")
+    return beyond
 
 
 def read_sensor(path: str | Path) -> Sensor | None:
@@ -306,33 +344,10 @@ def write_raster(
     path = check_output_path(path, overwrite)
     if data.sizes["band"] != len(sensor):
         raise GeossrError(f"{data.sizes['band']} bands of data but sensor {sensor.name} has {len(sensor)}")
-    height, width = data.sizes["y"], data.sizes["x"]
-    block = 256 if min(height, width) >= 256 else 16 * max(1, min(height, width) // 16)
-    profile = {
-        "driver": "GTiff",
-        "width": width,
-        "height": height,
-        "count": len(sensor),
-        "dtype": dtype,
-        "nodata": nodata,
-        "crs": data.rio.crs,
-        "transform": data.rio.transform(),
-        "compress": "deflate",
-        # zlib level 1, not GDAL's 6: a 256 px x 31 band float32 tile compresses in 0.13 s instead of
-        # 0.22 s for 3 % more bytes, and on a small machine the writes share the cores with the model.
-        "zlevel": DEFLATE_LEVEL,
-        "predictor": 3 if np.dtype(dtype).kind == "f" else 2,
-        "interleave": "band",
-        "tiled": min(height, width) >= 16,
-        "blockxsize": block,
-        "blockysize": block,
-        "BIGTIFF": "IF_SAFER",
-    }
-    if not profile["tiled"]:
-        del profile["blockxsize"], profile["blockysize"]
     options = {k.upper(): v for k, v in (creation_options or {}).items()}
-    if not cog:
-        profile.update({k.lower(): v for k, v in options.items()})
+    profile = _gtiff_profile(data.sizes["y"], data.sizes["x"], len(sensor), dtype, nodata, {} if cog else options)
+    profile.update(crs=data.rio.crs, transform=data.rio.transform())
+
     def write_gtiff(target: str) -> None:
         with warnings.catch_warnings(), bounded_block_cache():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
@@ -356,10 +371,89 @@ def write_raster(
             tempfile.TemporaryDirectory(prefix=f".{path.name}.", dir=path.parent) as scratch:
         plain = str(Path(scratch) / "stream.tif")
         write_gtiff(plain)
-        rasterio.shutil.copy(plain, cog_name, driver="COG",
-                             **{"COMPRESS": "DEFLATE", "LEVEL": DEFLATE_LEVEL, "PREDICTOR": "YES", **options})
+        rasterio.shutil.copy(plain, cog_name, driver="COG", **_cog_options(options))
     _report_done(progress, data)
     return path
+
+
+def _gtiff_profile(height: int, width: int, count: int, dtype: str, nodata, options: dict) -> dict:
+    """rasterio's profile of a streamed GeoTIFF, GDAL creation ``options`` (upper-case keys) applied last."""
+    block = 256 if min(height, width) >= 256 else 16 * max(1, min(height, width) // 16)
+    profile = {
+        "driver": "GTiff",
+        "width": width,
+        "height": height,
+        "count": count,
+        "dtype": dtype,
+        "nodata": nodata,
+        "compress": "deflate",
+        # zlib level 1, not GDAL's 6: a 256 px x 31 band float32 tile compresses in 0.13 s instead of
+        # 0.22 s for 3 % more bytes, and on a small machine the writes share the cores with the model.
+        "zlevel": DEFLATE_LEVEL,
+        "predictor": 3 if np.dtype(dtype).kind == "f" else 2,
+        "interleave": "band",
+        "tiled": min(height, width) >= 16,
+        "blockxsize": block,
+        "blockysize": block,
+        "BIGTIFF": "IF_SAFER",
+    }
+    if not profile["tiled"]:
+        del profile["blockxsize"], profile["blockysize"]
+    profile.update({k.lower(): v for k, v in options.items()})
+    return profile
+
+
+def _cog_options(options: dict) -> dict:
+    return {"COMPRESS": "DEFLATE", "LEVEL": DEFLATE_LEVEL, "PREDICTOR": "YES", **options}
+
+
+def check_creation_options(options: dict, *, dtype: str, nodata, cog: bool) -> None:
+    """Refuse GDAL creation options (upper-case keys) the output driver would reject or ignore, before any work.
+
+    Tiled TIFF blocks must be multiples of 16 pixels. Everything else is checked by GDAL itself:
+    it validates creation options against the driver's option list (DMD_CREATIONOPTIONLIST: names,
+    string-select values, integer and boolean types) and only warns, through rasterio's logger, so
+    a tiny in-memory file is created with the options and those warnings become the error.
+    """
+    if not options:
+        return
+    driver = "COG" if cog else "GTiff"
+    tiled = cog or str(options.get("TILED", "YES")).upper() not in ("NO", "FALSE", "OFF", "0")
+    for key in ("BLOCKSIZE",) if cog else ("BLOCKXSIZE", "BLOCKYSIZE") if tiled else ():
+        if key in options and not (str(options[key]).isdigit() and int(options[key]) % 16 == 0
+                                   and int(options[key]) > 0):
+            raise GeossrError(f"--co {key}={options[key]}: TIFF tiles must be a positive multiple of 16 pixels")
+    with _gdal_warnings() as messages, warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        try:
+            with rasterio.MemoryFile() as plain, rasterio.MemoryFile() as copy:
+                with plain.open(**_gtiff_profile(32, 32, 1, dtype, nodata, {} if cog else options)):
+                    pass
+                if cog:
+                    rasterio.shutil.copy(plain.name, copy.name, driver="COG", **_cog_options(options))
+        except (rasterio.errors.RasterioError, rasterio._err.CPLE_BaseError) as exc:  # the latter: no public name
+            messages.append(str(exc))
+    if messages:
+        raise GeossrError(f"--co rejected by GDAL's {driver} driver: {'; '.join(dict.fromkeys(m.rstrip('.') for m in messages))}")
+
+
+@contextlib.contextmanager
+def _gdal_warnings():
+    """Collect the messages of the GDAL warnings rasterio logs (``rasterio._env``) within the block."""
+    messages: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record):
+            # rasterio logs ("%s in %s", error class, message)
+            messages.append(str(record.args[-1]) if isinstance(record.args, tuple) and record.args
+                            else record.getMessage())
+
+    logger, handler = logging.getLogger("rasterio._env"), Collect(logging.WARNING)
+    logger.addHandler(handler)
+    try:
+        yield messages
+    finally:
+        logger.removeHandler(handler)
 
 
 def _report_done(progress: Progress | None, data: xr.DataArray) -> None:

@@ -9,7 +9,8 @@ import numpy as np
 import xarray as xr
 
 from geossr.errors import GeossrError, SensorError
-from geossr.scene.io import Progress, check_output_path, open_dataset, open_raster, read_sensor, write_raster
+from geossr.scene.io import (Progress, check_output_path, check_valid_pixels, open_dataset, open_raster, read_sensor,
+                             write_raster)
 from geossr.scene.resample import antialias_sigma, downsample
 from geossr.spectral.bands import Sensor
 from geossr.spectral.integration import DEFAULT_COVERAGE_TOLERANCE, response_matrix
@@ -90,6 +91,7 @@ def simulate(
     source = resolve_input_sensor(input_path, input_sensor, data.sizes["band"])
     target_sensor = target if isinstance(target, Sensor) else load_sensor(target)
     matrix = response_matrix(source, target_sensor, coverage_tolerance)
+    check_valid_pixels(data, input_path)
     out = integrate_bands(data, matrix)
     if scale is not None and scale != 1:
         try:

@@ -6,7 +6,8 @@ weights for the input sensor, the shipped any-sensor SSIF (``ssif-any``, which r
 their responses) is taken instead and a note says so; on the held-out scene it is level with the
 sensor-specific SSIF (benchmarks/results/anysensor.md). The input is scaled to [0, 1] reflectance
 by GDAL's band scale if the file has one, then ``input_scale`` (default: its REFLECTANCE_SCALE
-tag, else 1).
+tag, else 1). Scaled values beyond ±``REFLECTANCE_BOUND`` are nodata, with a warning that counts
+them; an input without a valid pixel is refused.
 
 A finished output carries a GEOSSR_REQUEST tag, a hash of everything that determines it (input
 file, sensors, scale, model and weights, output options). Rerunning the same request finds the
@@ -36,8 +37,9 @@ from geossr.models.checkpoint import load_checkpoint
 from geossr.models.linear import LinearPrior
 from geossr.models.limits import check_band_range, check_input_reach, check_scale, usable_input_bands
 from geossr.models.weights import installed_weights
-from geossr.scene.engine import PRECISIONS, torch_threads_per_task, upsample
-from geossr.scene.io import Progress, check_output_path, open_dataset, open_raster, write_raster
+from geossr.scene.engine import PRECISIONS, REFLECTANCE_BOUND, torch_threads_per_task, upsample
+from geossr.scene.io import (Progress, check_creation_options, check_output_path, check_valid_pixels, open_dataset,
+                             open_raster, write_raster)
 from geossr.scene.simulate import resolve_input_sensor
 from geossr.spectral.bands import Sensor
 from geossr.spectral.sensors import load_sensor, sensor_from_dict
@@ -87,7 +89,35 @@ def input_scale_of(path) -> float:
     ``open_raster`` already applies): its REFLECTANCE_SCALE tag (Sentinel-2 L2A, Landsat SR), else 1."""
     with open_dataset(path) as ds:
         tag = ds.tags().get("REFLECTANCE_SCALE")
-        return float(tag) if tag else 1.0
+    return check_input_scale(tag, f"the REFLECTANCE_SCALE tag of {path}") if tag else 1.0
+
+
+def check_input_scale(value: float | str, origin: str) -> float:
+    """``value`` as the factor to reflectance: NaN gave an all-NaN output, 0 an all-zero input."""
+    try:
+        factor = float(value)
+    except ValueError:
+        factor = math.nan
+    if not (math.isfinite(factor) and factor > 0):
+        shown = format(value, "g") if isinstance(value, float) else repr(value)
+        raise GeossrError(f"{origin} must be a finite number above 0, got {shown}")
+    return factor
+
+
+def check_options(*, scale: float, input_scale: float | None, dtype: str, precision: str, tile: int, cog: bool,
+                  creation_options: dict | None) -> None:
+    """Refuse bad options before any work (the CLI calls it before it starts a cluster, too)."""
+    check_scale(scale, None)
+    if dtype not in DTYPES:
+        raise GeossrError(f"--dtype must be one of {', '.join(DTYPES)}")
+    if precision not in PRECISIONS:
+        raise GeossrError(f"--precision must be one of {', '.join(PRECISIONS)}")
+    if tile < 16:
+        raise GeossrError(f"--tile must be at least 16 output pixels, got {tile}")
+    if input_scale is not None:
+        check_input_scale(input_scale, "--input-scale")
+    check_creation_options({k.upper(): v for k, v in (creation_options or {}).items()}, dtype=dtype,
+                           nodata=DTYPES[dtype][1], cog=cog)
 
 
 def request_key(**fields) -> str:
@@ -148,15 +178,8 @@ def upsample_file(
     sensor (``geossr.consistency``; measured in benchmarks/results/fidelity.md).
     ``progress(done, total)`` follows the output blocks as they are written.
     """
-    check_scale(scale, None)
-    if dtype not in DTYPES:
-        raise GeossrError(f"--dtype must be one of {', '.join(DTYPES)}")
-    if precision not in PRECISIONS:
-        raise GeossrError(f"--precision must be one of {', '.join(PRECISIONS)}")
-    if tile < 16:
-        raise GeossrError(f"--tile must be at least 16 output pixels, got {tile}")
-    if input_scale is not None and not (math.isfinite(input_scale) and input_scale > 0):
-        raise GeossrError(f"--input-scale must be a finite number above 0, got {input_scale:g}")
+    check_options(scale=scale, input_scale=input_scale, dtype=dtype, precision=precision, tile=tile, cog=cog,
+                  creation_options=creation_options)
     target = sensor if isinstance(sensor, Sensor) else load_sensor(sensor)
     device = resolve_device(device)
     output_path = Path(output_path)
@@ -203,9 +226,14 @@ def upsample_file(
                               f"the output is projected onto {', '.join(projected_onto)} only")
         if slow := emulated_precision_warning(precision, device):
             warnings.warn(slow)
+        scaled = data * factor
+        if beyond := check_valid_pixels(scaled, input_path, REFLECTANCE_BOUND):
+            warnings.warn(f"{beyond} input pixel{'s' if beyond > 1 else ''} with values beyond "
+                          f"±{REFLECTANCE_BOUND:g} after input scaling (reflectance lies in [0, 1]): "
+                          "treated as nodata")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", EmulatedPrecisionWarning)  # said above, with the other warnings
-        out = upsample(data * factor, scale, target, net.to(device), tile=tile, device=device, precision=precision,
+        out = upsample(scaled, scale, target, net.to(device), tile=tile, device=device, precision=precision,
                        consistency=consistency)
     numpy_dtype, nodata = DTYPES[dtype]
     if dtype == "uint16":
