@@ -11,7 +11,8 @@ from geossr.data import target_sensor_from_intervals
 from geossr.errors import GeossrError
 from geossr.models import build
 from geossr.spectral.sensors import load_sensor
-from geossr.train import ConfigError, TrainConfig, Trainer, training_loss
+from geossr.metrics import sam
+from geossr.train import ConfigError, TrainConfig, Trainer, spectral_angle, training_loss
 
 from cli_runner import geossr
 
@@ -57,6 +58,20 @@ def test_short_training_on_a_real_cave_crop_beats_bicubic(shared_data):
         ssif_l1 = torch.nn.functional.l1_loss(model.eval()(lr, (64, 64), intervals), hr)
     # Measured: bicubic 0.0268; SSIF after 200 steps about 0.009 (2.5 s on 2 cores).
     assert ssif_l1 < 0.6 * bicubic_l1, (ssif_l1.item(), bicubic_l1.item())
+
+
+def test_spectral_angle_loss_is_the_sam_metric_and_ignores_brightness(shared_data):
+    """The training term equals geossr.metrics.sam (in radians) on real spectra, is 0 for a spectrum and a
+    brighter copy of it, and has a finite gradient there (arccos' is infinite at 1)."""
+    cube = load_cave_scene(shared_data / "cave/balloons_ms")
+    ref = torch.from_numpy(cube.data[:, 100:116, 100:116])  # (31, 16, 16)
+    pred = torch.from_numpy(cube.data[:, 300:316, 300:316])
+    assert spectral_angle(pred, ref, dim=0).item() == pytest.approx(
+        torch.deg2rad(torch.tensor(sam(pred.numpy(), ref.numpy()))).item(), rel=1e-4)
+    brighter = (1.7 * ref).requires_grad_()
+    angle = spectral_angle(brighter, ref, dim=0)
+    angle.backward()
+    assert angle.item() < 2e-3 and torch.isfinite(brighter.grad).all()
 
 
 def test_resume_continues_exactly(shared_data, tmp_path):

@@ -38,6 +38,7 @@ from geossr.models.base import grid_centres
 from geossr.models.limits import SPECTRAL_MARGIN_NM, check_band_range, check_scale
 from geossr.spectral.bands import Sensor
 from geossr.spectral.integration import source_coverage_nm
+from geossr.spectral.sensors import load_sensor
 
 REAL = "real HSI"
 MIN_LR_SIDE = 8  # input pixels left at the largest scale: below this the encoders see almost nothing
@@ -73,36 +74,47 @@ class SRModel:
         return list(training.get("train_scenes", [])) + list(training.get("validation_scenes", []))
 
 
+CLOSED_FORM = {"bicubic": "bicubic + linear spectral interpolation",
+               "linear": "linear MMSE spectral prior (airborne spectra) + bicubic"}
+
+
 def resolve_models(names: list[str], weights: list[str], input_sensor: str, device: str) -> list[SRModel]:
-    """``bicubic``, shipped weight names (``geossr/weights``) and checkpoint paths → SR models."""
+    """``bicubic``, ``linear``, shipped weight names (``geossr/weights``) and checkpoint paths → SR models.
+
+    Models for any input sensor (``linear``, ssif-any checkpoints) are given ``input_sensor``; the
+    others keep the sensor they were trained for."""
     from geossr.models import build
     from geossr.models.checkpoint import load_checkpoint
     from geossr.models.weights import installed_weights
 
+    sensor = load_sensor(input_sensor)
     shipped = {entry["name"]: entry["path"] for entry in installed_weights()}
     models = []
     for name in names:
-        if name == "bicubic":
-            net = build("bicubic", input_sensor=input_sensor)
-            models.append(SRModel(f"bicubic ({net.input_sensor.name.split(':')[0]})", net,
-                                  source_coverage_nm(net.input_sensor), "bicubic + linear spectral interpolation"))
+        if name in CLOSED_FORM:
+            net = build(name, input_sensor=sensor)
+            output = source_coverage_nm(sensor) if name == "bicubic" else \
+                (float(net.prior.grid_nm[0]), float(net.prior.grid_nm[-1]))
+            models.append(SRModel(f"{name} ({sensor.name.split(':')[0]})", net, output, CLOSED_FORM[name]))
         elif name in shipped:
-            models.append(_checkpoint_model(shipped[name], name, device, load_checkpoint))
+            models.append(_checkpoint_model(shipped[name], name, sensor, device, load_checkpoint))
         else:
-            raise GeossrError(f"unknown model {name!r}: use bicubic or a shipped weight name "
+            raise GeossrError(f"unknown model {name!r}: use {', '.join(CLOSED_FORM)} or a shipped weight name "
                               f"({', '.join(sorted(shipped)) or 'none installed'}); give checkpoints with --weights")
     for path in weights:
-        models.append(_checkpoint_model(path, None, device, load_checkpoint))
+        models.append(_checkpoint_model(path, None, sensor, device, load_checkpoint))
     labels = [m.label for m in models]
     if len(set(labels)) != len(labels):
         raise GeossrError(f"the same model is listed twice: {labels}")
     return models
 
 
-def _checkpoint_model(path, label, device, load_checkpoint) -> SRModel:
+def _checkpoint_model(path, label, input_sensor: Sensor, device, load_checkpoint) -> SRModel:
     if not Path(path).is_file():
         raise GeossrError(f"file not found: {path}")
     net, card = load_checkpoint(path, device=device)
+    if net.any_input_sensor:
+        net.use_input_sensor(input_sensor)
     label = label or card.get("name") or Path(path).stem
     trained = card.get("training", {}).get("spectral_range_nm")
     if net.fixed_intervals_nm is not None:
