@@ -11,7 +11,7 @@ Part 1, the test sites of geossr.data.airborne.AIRBORNE_SPLIT (San Diego, Texas 
 shipped model or prior trained on, except that the earlier shipped SSIF models (ssif_ikonos_default,
 ssif_anysensor_default) trained on SAMSON: their SAMSON rows are marked "seen". Models: bicubic + linear
 spectral interpolation, the shipped ``linear`` prior, the shipped SSIF models and the airborne-trained
-ssif-any (``--airborne``). LIIF and FMNet are not scored: their shipped weights produce one fixed band set
+ssif-any checkpoints (``--airborne LABEL=PATH``, repeatable). LIIF and FMNet are not scored: their shipped weights produce one fixed band set
 (CAVE's 31 bands over 400-700 nm, ROSIS's 430-860 nm), not 400-1000 nm.
 
 Part 2, leave one site out for the closed-form prior: every training and validation site scored by the
@@ -51,7 +51,8 @@ SIMULATION_TOLERANCE = 0.15  # IKONOS NIR's tail past SAMSON's 889 nm
 GRID_NM = np.arange(400.0, 1000.0 + 1e-9, 5.0)
 SHIPPED = {"ssif (RGB, CAVE)": ("ssif_rgb_default", "RGB"), "ssif (IKONOS)": ("ssif_ikonos_default", "IKONOS"),
            "ssif-any (CAVE + Jasper + SAMSON)": ("ssif_anysensor_default", None)}
-AIRBORNE = "ssif-any (airborne, prior start)"
+AIRBORNE = {"ssif-any (airborne, prior start)": Path("checkpoints/ssif_airborne_default/model.safetensors"),
+            "ssif-any (airborne, prior start, L1 + SAM)": Path("checkpoints/ssif_airborne_sam/model.safetensors")}
 SEEN_SAMSON = {"ssif (IKONOS)", "ssif-any (CAVE + Jasper + SAMSON)"}
 
 
@@ -148,9 +149,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=Path("../shared/data"))
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/remote_fidelity"))
-    parser.add_argument("--airborne", type=Path, default=WEIGHTS_DIR / "ssif_airborne_default.safetensors",
-                        help="the airborne-trained ssif-any checkpoint (left out if the file does not exist)")
+    parser.add_argument("--airborne", action="append", metavar="LABEL=PATH",
+                        help="an airborne-trained ssif-any checkpoint and its column label; repeatable "
+                             "(default: the two runs under checkpoints/, those that exist)")
     args = parser.parse_args()
+    airborne = dict(item.split("=", 1) for item in args.airborne) if args.airborne else \
+        {label: path for label, path in AIRBORNE.items() if path.is_file()}
     started = time.perf_counter()
     torch.manual_seed(0)
 
@@ -160,9 +164,9 @@ def main() -> None:
     for name, (weights, only) in SHIPPED.items():
         model, cards[name] = load_checkpoint(WEIGHTS_DIR / f"{weights}.safetensors")
         models[name] = (model, only)
-    if args.airborne.is_file():
-        model, cards[AIRBORNE] = load_checkpoint(args.airborne)
-        models[AIRBORNE] = (model, None)
+    for label, path in airborne.items():
+        model, cards[label] = load_checkpoint(path)
+        models[label] = (model, None)
     rows = []
     for name in AIRBORNE_SPLIT["test"]:
         for cube in load_dataset(name, args.data):
@@ -191,8 +195,8 @@ def main() -> None:
           f"- models: {budget}",
           "- LIIF and FMNet: not scored (their shipped weights produce a fixed band set, not 400-1000 nm)",
           "", "## Targets (mean over the test sites)", ""]
-    if AIRBORNE in models:
-        md += [f"{AIRBORNE}:"] + targets(test_means, AIRBORNE) + [""]
+    for label in airborne:
+        md += [f"{label}:"] + targets(test_means, label) + [""]
     md += ["## Test sites: mean over sites, PSNR / SSIM / SAM (°)", "",
            "SAMSON rows of models that trained on SAMSON are left out of these means.", "",
            means_table(test_means), "## The prior, leave one site out (mean over sites)", "", means_table(loso_means),

@@ -73,8 +73,12 @@ class ImplicitSuperResolver(SuperResolver):
         Same function and weights as LIIF's; only the order of the sums changes.
         """
         self.check_input(lr)
+        return self.codes(lr)
+
+    def codes(self, image: torch.Tensor) -> torch.Tensor:
+        """:meth:`encode` without the input check, for models that reshape their input first."""
         # channels-last: oneDNN's fastest convolution layout on CPUs, and the layout the queries gather from
-        feat = self.encoder(lr.contiguous(memory_format=torch.channels_last))
+        feat = self.encoder(image.contiguous(memory_format=torch.channels_last))
         first = self.pixel_mlp.layers[0]
         size = 3 if self.feat_unfold else 1
         code_inputs = feat.shape[1] * size * size

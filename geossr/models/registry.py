@@ -62,6 +62,12 @@ def _linear(input_sensor, **options):
     return LinearPrior(input_sensor, **options)
 
 
+def _linear_sr(input_sensor, **options):
+    from geossr.models.linear_sr import PriorSR
+
+    return PriorSR(input_sensor, **options)
+
+
 def _bicubic(input_sensor):
     from geossr.models.bicubic import BicubicBaseline
 
@@ -74,12 +80,14 @@ MODELS = {
     "liif": (_liif, "LIIF with C outputs: any scale, the band set it was trained for"),
     "fmnet": (_fmnet, "FMNet: spectral SR for fixed sensors; p > 1 on a bicubically upsampled input"),
     "linear": (_linear, "linear MMSE spectral prior from airborne spectra, bicubic spatial (closed form, any sensor)"),
+    "linear-sr": (_linear_sr, "learnt spatial SR of each input band (any sensor), then the linear prior"),
     "bicubic": (_bicubic, "bicubic spatial + linear spectral interpolation (no training)"),
 }
 # What each constructor accepts beyond the factory's own arguments, for one-line config errors.
 _CLASS_OF = {"ssif": "geossr.models.ssif:SSIF", "ssif-any": "geossr.models.ssif_any:AnySensorSSIF",
              "liif": "geossr.models.liif:LIIF",
-             "fmnet": "geossr.models.fmnet:FMNet", "linear": "geossr.models.linear:LinearPrior", "bicubic": "geossr.models.bicubic:BicubicBaseline"}
+             "fmnet": "geossr.models.fmnet:FMNet", "linear": "geossr.models.linear:LinearPrior",
+             "linear-sr": "geossr.models.linear_sr:PriorSR", "bicubic": "geossr.models.bicubic:BicubicBaseline"}
 
 
 def _accepted_fields(name: str) -> set[str]:
