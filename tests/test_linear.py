@@ -85,3 +85,38 @@ def test_untrained_prior_started_ssif_any_is_the_prior(jasper):
     assert torch.allclose(a, b, atol=1e-5)
     with pytest.raises(Exception, match="outside_input 'offset'"):
         build("ssif-any", input_sensor=sensor, baseline="prior", outside_input="anchored", **tiny)
+
+
+LINEAR_SR_TINY = dict(encoder={"name": "edsr-baseline", "width": 8, "blocks": 1}, pixel_hidden=[16])
+
+
+@pytest.mark.parametrize("sensor", ["nikon_d700", "ikonos:blue,green,red,nir"])
+def test_untrained_linear_sr_is_the_prior(jasper, sensor):
+    sensor = load_sensor(sensor)
+    net = build("linear-sr", input_sensor=sensor, **LINEAR_SR_TINY)
+    pair = evaluation_pairs([jasper], sensor, 2, 30, (400, 1000), crop=40)[0]
+    with torch.no_grad():
+        a = net(pair["lr"], pair["hr"].shape[-2:], pair["intervals"])
+        b = build("linear", input_sensor=sensor)(pair["lr"], pair["hr"].shape[-2:], pair["intervals"])
+    assert torch.allclose(a, b, atol=1e-5)
+
+
+def test_linear_sr_window_with_its_halo_renders_the_whole_scene(jasper):
+    """With non-zero weights (as a trained model has), a window plus its halo renders the whole render's pixels."""
+    torch.manual_seed(0)
+    sensor = load_sensor("ikonos:blue,green,red,nir")
+    net = build("linear-sr", input_sensor=sensor, **LINEAR_SR_TINY).eval()
+    for p in net.parameters():
+        torch.nn.init.normal_(p, std=0.2)
+    pair = evaluation_pairs([jasper], sensor, 3, 12, (400, 1000), crop=60)[0]
+    lr, intervals = pair["lr"], pair["intervals"]
+    cell = (1 / 3, 1 / 3)
+    rows = cols = torch.arange(60, dtype=torch.float64).add(0.5) / 3
+    with torch.no_grad():
+        whole = net.render(lr, rows, cols, intervals, cell)
+        halo = net.halo(cell)[0]
+        top, left = 8 - halo, 6 - halo  # input window [top, 8 + 5 + halo) x [left, 6 + 5 + halo)
+        window = lr[..., top:13 + halo, left:11 + halo]
+        part = net.render(window, rows[24:39] - top, cols[18:33] - left, intervals, cell)
+    assert torch.allclose(part, whole[..., 24:39, 18:33], atol=1e-5)
+    assert whole.std() > 0.01  # the perturbed network is not the prior
