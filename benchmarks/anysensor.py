@@ -64,7 +64,7 @@ from geossr.models.limits import inside_input_span  # noqa: E402
 from geossr.models.weights import WEIGHTS_DIR  # noqa: E402
 from geossr.scene.quicklook import plot_spectrum  # noqa: E402
 from geossr.scene.io import read_sensor  # noqa: E402
-from geossr.scene.upsample import input_scale_of  # noqa: E402
+from geossr.scene.radiometry import dataset_scale, read_reflectance  # noqa: E402
 from geossr.spectral.integration import uncovered_fraction  # noqa: E402
 from geossr.spectral.sensors import load_sensor  # noqa: E402
 from geossr.train import TrainConfig, Trainer  # noqa: E402
@@ -188,7 +188,7 @@ def held_out_rows(cubes: list, any_model, ikonos_model, seed: int, spectral_rang
     return rows
 
 
-def pick_pixels(path: Path, bands: dict, names: list[str], factor: float) -> dict:
+def pick_pixels(path: Path, bands: dict, names: list[str]) -> dict:
     """Among pixels with blue, green, red and NIR reflectance above 0.005 (SR products hold a few negative
     values): vegetation = highest NDVI; water = highest NDWI (McFeeters, green vs NIR) if above 0; soil =
     lowest positive NDVI among pixels with NDWI < -0.1 (clear of water and its edges) whose visible
@@ -197,7 +197,7 @@ def pick_pixels(path: Path, bands: dict, names: list[str], factor: float) -> dic
     passed by all nine): an upsampled pixel mixes its neighbours, so a shoreline "water" pixel would
     show the bank's NIR."""
     with rasterio.open(path) as src:
-        cube = src.read().astype(np.float64) * factor
+        cube = read_reflectance(src, dataset_scale(src, None))
     blue, green, red, nir = (cube[names.index(bands[k])] for k in ("blue", "green", "red", "nir"))
     valid = (blue > 0.005) & (green > 0.005) & (red > 0.005) & (nir > 0.005)
     ndvi = np.where(valid, (nir - red) / np.maximum(nir + red, 1e-6), -np.inf)
@@ -213,11 +213,11 @@ def pick_pixels(path: Path, bands: dict, names: list[str], factor: float) -> dic
             for kind, (r, c) in picks.items()} | {"max_ndwi": round(float(ndwi.max()), 3)}
 
 
-def consistency(input_path: Path, output_path: Path, sensor, used_bands: list[str], factor: float) -> dict:
+def consistency(input_path: Path, output_path: Path, sensor, used_bands: list[str]) -> dict:
     """Per input band the model read: RMSE (reflectance), relative RMSE and bias of the output re-integrated
     through that band's response and degraded back to the input grid, against the input."""
     with rasterio.open(input_path) as src:
-        lr = torch.from_numpy(src.read().astype(np.float64) * factor)[None]
+        lr = torch.from_numpy(read_reflectance(src, dataset_scale(src, None)))[None]
     with rasterio.open(output_path) as out:
         pred = torch.from_numpy(out.read().astype(np.float64))[None]
     output_sensor = read_sensor(output_path)
@@ -253,8 +253,7 @@ def real_scene_rows(data: Path, pictures: Path, work: Path) -> tuple[list[dict],
         path = data / relative
         sensor = load_sensor(spec)
         stem = Path(relative).parent.name
-        factor = input_scale_of(path)
-        pixels[label] = pick_pixels(path, indices, sensor.band_names, factor)
+        pixels[label] = pick_pixels(path, indices, sensor.band_names)
         for scale in (1.0, 2.0):
             outputs = {}
             for target in ("rosis", FULL_RANGE):
@@ -270,15 +269,14 @@ def real_scene_rows(data: Path, pictures: Path, work: Path) -> tuple[list[dict],
                     "model": summary["model"], "weights": summary["weights"], "model_note": summary["model_note"],
                     "input_bands": summary["input_bands"], "warnings": summary["warnings"],
                     "output_size": summary["output_size"], "seconds": round(time.perf_counter() - started, 1),
-                    "consistency": consistency(path, out, sensor, summary["input_bands"], factor),
+                    "consistency": consistency(path, out, sensor, summary["input_bands"]),
                 })
             # At p = 1 the spectrum is the model's spectral reading of that input pixel alone; at p = 2 the
             # plotted output pixel also mixes in its neighbours, as any spatial upsampling does.
             for kind, where in pixels[label].items():
                 if kind != "max_ndwi":
                     plot_spectrum(path, outputs["rosis"], f"{where['col']},{where['row']}",
-                                  pictures / f"{stem}_x{scale:g}_spectrum_{kind}.png", input_sensor=spec,
-                                  input_scale=factor)
+                                  pictures / f"{stem}_x{scale:g}_spectrum_{kind}.png", input_sensor=spec)
     return rows, pixels
 
 

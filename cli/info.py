@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import typer
 from rich.table import Table
 
@@ -15,7 +13,8 @@ PROVENANCE_ORDER = ("version", "model", "weights", "scale", "source", "source_se
 
 
 def info(
-    path: Path = typer.Argument(..., help="Any GDAL raster."),
+    # str, not Path: Path turns a URL's "//" into "/"
+    path: str = typer.Argument(..., help="Any GDAL raster: a file, a /vsizip/ or /vsicurl/ path, a URL, NETCDF:..."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Show a raster's size, CRS and bands, with wavelengths when the file declares them."""
@@ -31,9 +30,10 @@ def info(
     console.print(f"pixel    {details['pixel_size'][0]:g} x {details['pixel_size'][1]:g}")
     console.print(f"nodata   {details['nodata']}")
     console.print(f"sensor   {details['sensor'] or 'unknown (no wavelength metadata)'}")
-    if details["provenance"]:  # the request hash is for resuming batches, not for people
+    if details["provenance"]:  # the request hash and checksum are for resuming batches, not for people
         tags = details["provenance"]
-        keys = [k for k in PROVENANCE_ORDER if k in tags] + sorted(set(tags) - set(PROVENANCE_ORDER) - {"request"})
+        keys = [k for k in PROVENANCE_ORDER if k in tags] + sorted(set(tags) - set(PROVENANCE_ORDER)
+                                                                   - {"request", "checksum"})
         console.print("geossr   " + ", ".join(f"{key} {tags[key]}" for key in keys), highlight=False)
     table = Table()
     for column in ("#", "description", "dtype", "centre (nm)", "FWHM (nm)"):

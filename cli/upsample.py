@@ -77,19 +77,31 @@ def _scheduler(spec: int | str | None):
 
 
 def upsample(
-    inputs: list[Path] = typer.Argument(..., help="Scene(s): any GDAL raster."),
+    # str, not Path: Path turns a URL's "//" into "/" (GDAL names are kept as given, see geossr.scene.io)
+    inputs: list[str] = typer.Argument(
+        ..., help="Scene(s): any GDAL raster: a file, a /vsizip/ or /vsicurl/ path, an http(s) or s3 URL, NETCDF:..."
+    ),
     scale: float = typer.Option(..., "--scale", "-p", help="Spatial scale, 1-16 (fractional allowed)."),
     sensor: str = typer.Option(..., "--sensor", "-s", help="Target bands: sensor name, .yaml file or grid:..."),
     output: Path = typer.Option(None, "--output", "-o", help="Output file (one input)."),
     out_dir: Path = typer.Option(None, "--out-dir", help="Output folder: INPUT_geossr.tif for each input."),
     model: str = typer.Option(
-        "ssif", "--model", "-m",
-        help="ssif (the weights for the input sensor, else the any-sensor model), ssif-any (any sensor), liif, fmnet, "
-             "linear (closed-form spectral prior from airborne spectra, any sensor) or bicubic.",
+        None, "--model", "-m", show_default=False,
+        help="ssif (the default: the weights for the input sensor, else the any-sensor model), ssif-any (any sensor), "
+             "liif, fmnet, linear (closed-form spectral prior from airborne spectra, any sensor) or bicubic. "
+             "With --weights: the checkpoint's model.",
     ),
     weights: Path = typer.Option(None, "--weights", help="A checkpoint (.safetensors + .json card)."),
     input_sensor: str = typer.Option(None, "--input-sensor", help="Sensor of the input bands if the file does not say."),
-    input_scale: float = typer.Option(None, "--input-scale", help="Multiply input values by this to get [0, 1]."),
+    override_metadata: bool = typer.Option(
+        False, "--override-metadata", help="Use --input-sensor even where the file declares other band wavelengths.",
+    ),
+    input_scale: str = typer.Option(
+        None, "--input-scale",
+        help="Reflectance = stored value x this. Default: the file's GDAL band scale, else its REFLECTANCE_SCALE "
+             "tag; float data is taken as reflectance, integer data without a scale is refused. auto: those, else "
+             "1/255 for uint8 and 1e-4 for 16-bit data (recorded in the output's tags).",
+    ),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda[:N]."),
     tile: int = typer.Option(256, "--tile", help="Output tile size in pixels (memory is bounded by it)."),
     dtype: str = typer.Option("float32", "--dtype", help="float32 (NaN nodata) or uint16 (x10000, 65535 nodata)."),
@@ -115,6 +127,8 @@ def upsample(
 ) -> None:
     """Super-resolve scenes: more bands and finer pixels, written as georeferenced GeoTIFF/COG."""
     from geossr.errors import GeossrError
+    from geossr.scene.io import dataset_basename, dataset_stem
+    from geossr.scene.simulate import check_override_metadata
     from geossr.scene.upsample import check_options, upsample_file
     from geossr_cli.progress import dask_progress, print_progress_json
 
@@ -127,19 +141,23 @@ def upsample(
     options = _creation_options(co)
     check_options(scale=scale, input_scale=input_scale, dtype=dtype, precision=precision, tile=tile, cog=cog,
                   creation_options=options)
+    check_override_metadata(input_sensor, override_metadata)  # once, not for each file of a batch
     cluster = _parse_scheduler(scheduler)
-    targets = [(path, output if output is not None else out_dir / f"{path.stem}_geossr.tif") for path in inputs]
+    targets = [(path, output if output is not None else out_dir / f"{dataset_stem(path)}_geossr.tif")
+               for path in inputs]
     results = []
     with _scheduler(cluster):
         for number, (source, target) in enumerate(targets, start=1):
             about = {"input": str(source), "file": number, "files": len(targets)}
             try:
-                with dask_progress(f"{source.name} x{scale:g}", enabled=not (quiet or as_json or progress_json)):
+                with dask_progress(f"{dataset_basename(source)} x{scale:g}",
+                                   enabled=not (quiet or as_json or progress_json)):
                     summary = upsample_file(
                         source, target, scale=scale, sensor=sensor, model=model,
                         weights=str(weights) if weights else None, input_sensor=input_sensor,
-                        input_scale=input_scale, device=device, tile=tile, dtype=dtype, precision=precision,
-                        cog=cog, creation_options=options, overwrite=overwrite, consistency=consistency,
+                        override_metadata=override_metadata, input_scale=input_scale, device=device, tile=tile,
+                        dtype=dtype, precision=precision, cog=cog, creation_options=options, overwrite=overwrite,
+                        consistency=consistency,
                         progress=functools.partial(print_progress_json, **about) if progress_json else None,
                     )
                 if summary["status"] == "written" and (quicklook or spectrum):
@@ -149,7 +167,7 @@ def upsample(
                         save_quicklook(target, quicklook)
                     if spectrum:
                         plot_spectrum(source, target, spectrum[0], spectrum[1], input_sensor=input_sensor,
-                                      input_scale=summary["input_scale"])
+                                      override_metadata=override_metadata, input_scale=input_scale)
             except GeossrError as exc:
                 if len(targets) == 1:
                     raise
@@ -168,7 +186,7 @@ def upsample(
         for column in ("input", "output", "status", "size"):
             table.add_column(column)
         for r in results:
-            size = "x".join(map(str, r["output_size"])) if "output_size" in r else ""
+            size = f"{r['output_size'][1]}x{r['output_size'][0]}" if "output_size" in r else ""  # W x H, as info
             table.add_row(r["input"], r["output"], r["status"], size)
         console.print(table)
     if failed:

@@ -38,6 +38,8 @@ SHARED_DATA = Path(os.environ.get("GEOSSR_SHARED_DATA", REPO.parent / "shared" /
 S2_NO_WAVELENGTHS = (
     SHARED_DATA / "geotiff" / "s2_l2a_bigearthnet_T29UPU_20180421" / "S2B_MSIL2A_20180421T114349_41_4_10m.tif"
 )
+# A real Landsat 8 surface-reflectance crop (int16, REFLECTANCE_SCALE tag).
+LANDSAT = SHARED_DATA / "geotiff" / "landsat8_sr_LC08_232066_20190727" / "LC08_232066_20190727_SR_B2-B7.tif"
 
 TIMEOUT_S = 120
 PREVIOUS_OUTPUT = b"previous output: must survive a failed run byte for byte\n"
@@ -99,6 +101,51 @@ def _rosis_copy(fill: float | None = None, nodata: float | None = None, tags: di
             dst.update_tags(ns="GEOSSR", **src.tags(ns="GEOSSR"))
             dst.update_tags(**(tags or {}))
     return write
+
+
+def _simulated(source: Path, sensor: str, scale: float | None = None):
+    """A writer of what ``sensor`` sees of a real example (geossr simulate): a file that declares ``sensor``."""
+    def write(path: Path) -> None:
+        from geossr.scene.simulate import simulate
+
+        simulate(source, sensor, path, scale=scale)
+    return write
+
+
+def _without_scale(source: Path, dtype: str | None = None):
+    """A writer of a real example's pixels with no scale to reflectance (no band scale, no tags), its sensor
+    metadata kept; ``dtype`` uint8: stretched to 1-255 as 8-bit imagery is, other dtypes: cast."""
+    def write(path: Path) -> None:
+        import numpy as np
+        import rasterio
+
+        with rasterio.open(source) as src:
+            values = src.read().astype(np.float64)
+            if dtype == "uint8":
+                values = np.clip(np.round(values / np.percentile(values, 99.5) * 255), 1, 255)
+            nodata = 0 if dtype == "uint8" else src.nodata  # Landsat's -9999 does not fit in a byte
+            with rasterio.open(path, "w", **(src.profile | {"dtype": dtype or src.dtypes[0], "nodata": nodata})) as dst:
+                dst.write(values.astype(dtype or src.dtypes[0]))
+                dst.update_tags(ns="GEOSSR", **src.tags(ns="GEOSSR"))
+    return write
+
+
+def _zip_of(source: Path):
+    def write(path: Path) -> None:
+        import zipfile
+
+        with zipfile.ZipFile(path, "w") as archive:
+            archive.write(source, source.name)
+    return write
+
+
+def _dead_port() -> int:
+    """A port on 127.0.0.1 nothing listens on (it was free a moment ago)."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 # Malformed sensor files: (id, YAML text, what the message must say besides the file name).
@@ -234,6 +281,73 @@ CASES = [
          (r"GTiff", r"does not support creation option FOO"), files={"out.tif": PREVIOUS_OUTPUT}),
     Case("upsample_cog_creation_option_value", _upsample(ROSIS, "--cog", "--co", "COMPRESS=BOGUS"),
          (r"COG", r"BOGUS", r"COMPRESS")),
+    # 15. input sensor vs metadata (issue 27 item 4): a given --input-sensor that contradicts the
+    #     file's declared bands is refused, naming both, unless --override-metadata is added
+    Case("upsample_input_sensor_contradicts_metadata",
+         _upsample("ikonos.tif", "--input-sensor", "ikonos:nir,red,green,blue", sensor="ikonos:blue,green,red,nir"),
+         (r"ikonos\.tif declares ikonos:blue,green,red,nir \(blue 496, green 559, red 666, nir 792 nm\)",
+          r"--input-sensor gives ikonos:nir,red,green,blue \(nir 792,", r"--override-metadata"),
+         files={"ikonos.tif": _simulated(ROSIS, "ikonos:blue,green,red,nir")}),
+    # one band off: CAVE declares 400-700 nm every 10 nm
+    Case("simulate_input_sensor_one_band_off", _simulate(CAVE, "nikon_d700", "--input-sensor", "grid:405:715:31",
+                                                         "--overwrite"),
+         (r"declares cave31 \(31 bands, 400-700 nm\)", r"gives grid:405:715:31",
+          r"band 1 is centred at 400 nm, not 410", r"--override-metadata"), files={"out.tif": PREVIOUS_OUTPUT}),
+    Case("upsample_override_metadata_without_input_sensor", _upsample(ROSIS, "--override-metadata"),
+         (r"--override-metadata needs --input-sensor",)),
+    Case("simulate_override_metadata_without_input_sensor", _simulate(ROSIS, "ikonos:blue", "--override-metadata"),
+         (r"--override-metadata needs --input-sensor",)),
+    # 16. plain messages (issue 27 item 11): --model against the weights' model; sensor files in the wrong unit
+    Case("upsample_model_ssif_with_liif_weights",
+         ("upsample", "rgb.tif", "--scale", "4", "--sensor", "cave31", "--model", "ssif",
+          "--weights", str(REPO / "geossr" / "weights" / "liif_rgb_default.safetensors"), "-o", "out.tif"),
+         (r"liif_rgb_default\.safetensors is a LIIF checkpoint", r"--model ssif needs SSIF weights"),
+         files={"rgb.tif": _simulated(CAVE, "nikon_d700", scale=4)}),
+    Case("upsample_model_bicubic_with_weights",
+         _upsample(ROSIS, "--weights", str(REPO / "geossr" / "weights" / "ssif_ikonos_default.safetensors")),
+         (r"--model bicubic takes no weights", r"ssif_ikonos_default\.safetensors is an SSIF checkpoint")),
+    Case("sensors_show_center_in_nm", ("sensors", "show", "nm.yaml"),
+         (r"nm\.yaml", r"center_wavelength 490\b", r"look like nanometres"),
+         files={"nm.yaml": b"name: nm\nbands:\n  - {name: b1, center_wavelength: 490, full_width_half_max: 20}\n"}),
+    Case("simulate_target_fwhm_in_nm", _simulate(ROSIS, "fwhm.yaml", "--overwrite"),
+         (r"fwhm\.yaml", r"full_width_half_max 20\b", r"look like nanometres"),
+         files={"fwhm.yaml": b"name: fwhm\nbands:\n  - {name: b1, center_wavelength: 0.49, full_width_half_max: 20}\n",
+                "out.tif": PREVIOUS_OUTPUT}),
+    Case("sensors_show_wavelength_nm_in_um", ("sensors", "show", "um.yaml"),
+         (r"um\.yaml", r"wavelength_nm 0\.47-0\.51", r"look like micrometres"),
+         files={"um.yaml": b"name: um\nbands:\n  - name: b1\n"
+                           b"    response: {wavelength_nm: [0.47, 0.49, 0.51], value: [0, 1, 0]}\n"}),
+    # 17. radiometry and GDAL names (issue 25): integer input with no scale to reflectance (the error
+    #     suggests the likely --input-scale); GDAL names that cannot be opened (each named in the message)
+    Case("upsample_uint16_without_scale",
+         _upsample("dn.tif", "--input-sensor", "sentinel2_msi:B02,B03,B04,B08", sensor="ikonos:blue"),
+         (r"dn\.tif holds uint16 values", r"--input-scale 0\.0001 \(1e-4, for reflectance x 10000",
+          r"--input-scale auto"),
+         files={"dn.tif": _without_scale(S2_NO_WAVELENGTHS)}, needs=S2_NO_WAVELENGTHS),
+    Case("upsample_uint8_without_scale",
+         _upsample("rgb8.tif", "--input-sensor", "landsat8_oli:B2,B3,B4,B5,B6,B7", sensor="ikonos:blue"),
+         (r"rgb8\.tif holds uint8 values", r"--input-scale 0\.00392 \(1/255, for 8-bit imagery"),
+         files={"rgb8.tif": _without_scale(LANDSAT, "uint8")}, needs=LANDSAT),
+    Case("simulate_uint16_without_scale", _simulate("dn.tif", "nikon_d700", "--overwrite"),
+         (r"dn\.tif holds uint16 values", r"--input-scale 0\.0001"),
+         files={"dn.tif": _without_scale(CAVE), "out.tif": PREVIOUS_OUTPUT}),
+    Case("upsample_input_scale_auto_without_a_rule", _upsample("dn32.tif", "--input-scale", "auto"),
+         (r"dn32\.tif holds int32 values", r"--input-scale auto has no rule", r"--input-scale F"),
+         files={"dn32.tif": _without_scale(CAVE, "int32")}),
+    Case("upsample_input_scale_not_a_number", _upsample(ROSIS, "--input-scale", "abc"),
+         (r"--input-scale must be a finite number above 0 or auto", r"'abc'")),
+    Case("info_vsizip_missing_member", ("info", "/vsizip/r.zip/missing.tif"),
+         (r"cannot open /vsizip/r\.zip/missing\.tif", r"no such file or archive member"),
+         files={"r.zip": _zip_of(ROSIS)}),
+    Case("upsample_vsizip_missing_member", _upsample("/vsizip/r.zip/missing.tif"),
+         (r"cannot open /vsizip/r\.zip/missing\.tif", r"no such file or archive member"),
+         files={"r.zip": _zip_of(ROSIS)}),
+    Case("info_url_dead_port", ("info", f"http://127.0.0.1:{_dead_port()}/scene.tif"),
+         (r"cannot open http://127\.0\.0\.1:\d+/scene\.tif", r"connect")),
+    Case("upsample_url_dead_port", _upsample(f"https://127.0.0.1:{_dead_port()}/cogs/scene.tif?sig=x"),
+         (r"cannot open https://127\.0\.0\.1:\d+/cogs/scene\.tif\?sig=x", r"connect")),
+    Case("simulate_vsicurl_dead_port", _simulate(f"/vsicurl/http://127.0.0.1:{_dead_port()}/scene.tif", "ikonos:blue"),
+         (r"cannot open /vsicurl/http://127\.0\.0\.1:\d+/scene\.tif", r"connect")),
     # 11. no wavelength metadata and no --input-sensor
     Case("simulate_no_wavelength_metadata", _simulate(S2_NO_WAVELENGTHS, "ikonos:blue"),
          (re.escape(S2_NO_WAVELENGTHS.name), r"--input-sensor"), needs=S2_NO_WAVELENGTHS),

@@ -315,3 +315,58 @@ def test_bf16_on_a_gpu_that_only_emulates_it_is_warned_about(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: including_emulation)
     assert "this GPU has no native bf16" in geossr.device.emulated_precision_warning("bf16", "cuda")
     assert geossr.device.emulated_precision_warning("fp16", "cuda:0") is None
+
+
+# Input sensor against the file's metadata (issue 27 item 4); refusals are in test_cli_errors.py.
+
+
+def test_input_sensor_that_agrees_with_the_metadata_is_used_as_given(cave_example, tmp_path):
+    # 10 nm boxes at CAVE's own centres: the same bands as its 10 nm Gaussians, described otherwise
+    summary = simulate(cave_example, "nikon_d700", tmp_path / "rgb.tif", input_sensor="grid:395:705:31")
+    assert summary["input_sensor"] == "grid:395:705:31"
+
+
+def test_override_metadata_puts_right_a_file_that_declares_the_wrong_bands(ms_file, tmp_path):
+    # ms_file cut to W x H = 50 x 30 (the summaries must print W x H, as info does), as it is and with its
+    # bands in reverse under the same metadata (blue,green,red,nir): a file that says the wrong thing
+    with rasterio.open(ms_file) as src:
+        bands = src.read(window=rasterio.windows.Window(0, 0, 50, 30))
+        for name, order in (("right.tif", slice(None)), ("reversed.tif", slice(None, None, -1))):
+            with rasterio.open(tmp_path / name, "w", **(src.profile | {"width": 50, "height": 30})) as dst:
+                dst.write(bands[order])
+                dst.update_tags(ns="GEOSSR", **src.tags(ns="GEOSSR"))
+    given = ["--input-sensor", "ikonos:nir,red,green,blue", "--override-metadata"]
+    upsampled = geossr("upsample", "reversed.tif", "-p", "2", "-s", IKONOS, "-m", "bicubic", "-o", "sr.tif", *given,
+                       cwd=tmp_path)
+    simulated = geossr("simulate", "reversed.tif", "-s", "grid:500:800:3", "-o", "sim.tif", *given, cwd=tmp_path)
+    assert upsampled.returncode == 0 and simulated.returncode == 0, upsampled.stderr + simulated.stderr
+    assert "│ 100x60 │" in upsampled.stdout
+    assert "50x30 px (from ikonos:nir,red,green,blue, 50x30 px)" in " ".join(simulated.stdout.split())
+    upsample_file(tmp_path / "right.tif", tmp_path / "sr_ref.tif", scale=2, sensor=IKONOS, model="bicubic")
+    simulate(tmp_path / "right.tif", "grid:500:800:3", tmp_path / "sim_ref.tif")
+    for name in ("sr", "sim"):
+        with rasterio.open(tmp_path / f"{name}.tif") as out, rasterio.open(tmp_path / f"{name}_ref.tif") as ref:
+            assert out.tags()["GEOSSR_SOURCE_SENSOR"] == "ikonos:nir,red,green,blue"
+            assert np.allclose(out.read(), ref.read(), atol=1e-6)
+
+
+# Weights, extrapolation warnings (issue 27 item 11); refusals are in test_cli_errors.py.
+
+
+def test_weights_run_as_their_own_model_unless_model_names_another():
+    from geossr.models.weights import WEIGHTS_DIR
+    from geossr.scene.upsample import choose_model
+
+    rgb, ikonos = load_sensor("nikon_d700"), load_sensor(IKONOS)
+    assert choose_model(None, str(WEIGHTS_DIR / "liif_rgb_default.safetensors"), rgb)[0].name == "liif"
+    # --model ssif falls back to the any-sensor SSIF, so it takes its checkpoints too
+    assert choose_model("ssif", str(WEIGHTS_DIR / "ssif_anysensor_default.safetensors"), ikonos)[0].name == "ssif-any"
+
+
+def test_shipped_cave31_is_inside_the_rgb_models_range_and_beyond_it_warns(cave_example, tmp_path):
+    simulate(cave_example, "nikon_d700", tmp_path / "rgb.tif", scale=8)  # 32 x 32 px
+    # CAVE's own bands: 10 nm Gaussians at 400-700 nm, the data the shipped RGB models were trained on
+    inside = upsample_file(tmp_path / "rgb.tif", tmp_path / "cave31.tif", scale=2, sensor="cave31")
+    assert inside["weights"] == "ssif_rgb_default" and inside["warnings"] == []
+    beyond = upsample_file(tmp_path / "rgb.tif", tmp_path / "beyond.tif", scale=2, sensor="grid:385:715:33")
+    assert beyond["warnings"] == ["requested bands 385-715 nm extend past the trained range 395-705 nm: extrapolating"]

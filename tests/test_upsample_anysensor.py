@@ -71,6 +71,7 @@ def single_band(shared_data, tmp_path):
         profile = src.profile | {"count": 1}
         with rasterio.open(tmp_path / "one.tif", "w", **profile) as dst:
             dst.write(src.read(1), 1)
+            dst.update_tags(**src.tags())  # REFLECTANCE_SCALE: integer data without a scale is refused first
     return tmp_path / "one.tif"
 
 

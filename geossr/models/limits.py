@@ -31,6 +31,18 @@ def check_scale(scale: float, trained: tuple[float, float] | None) -> None:
                       "out of distribution", stacklevel=2)
 
 
+def half_maximum_extents_nm(sensor: Sensor) -> np.ndarray:
+    """(C, 2) centre ∓ FWHM/2 of each band: the measure a card's trained range is taken in.
+
+    Training records the cubes' coverage as their first and last band edge at half maximum
+    (``source_coverage_nm``), so a requested band is judged by the same edges. Its ±3σ interval
+    would make the training data's own bands extrapolate: CAVE's 10 nm Gaussians (cave31) cover
+    395-705 nm, the RGB models' trained range, at half maximum, but 387-713 nm at ±3σ.
+    """
+    half = sensor.fwhms_nm / 2
+    return np.stack([sensor.centers_nm - half, sensor.centers_nm + half], axis=1)
+
+
 def check_band_range(intervals_nm: np.ndarray, trained: tuple[float, float] | None) -> None:
     if trained is None:
         return

@@ -44,6 +44,7 @@ from scipy import ndimage
 
 from geossr.device import EmulatedPrecisionWarning, emulated_precision_warning
 from geossr.models.base import SuperResolver
+from geossr.scene.radiometry import array_to_reflectance
 from geossr.spectral.bands import Sensor
 from geossr.spectral.sensors import load_sensor
 
@@ -211,6 +212,29 @@ def _project_tile(out, filled, window_origin, extended, geometry, response, foot
 
 
 def upsample(
+    data: xr.DataArray,
+    scale: float,
+    sensor: Sensor | str,
+    model: SuperResolver,
+    *,
+    input_scale: float | str | None = None,
+    tile: int = 256,
+    device: str = "cpu",
+    precision: str = "fp32",
+    consistency: bool = False,
+) -> xr.DataArray:
+    """Lazy (band, y, x) super-resolution of a georeferenced (band, y, x) DataArray (``geossr.upsample``).
+
+    Its values are scaled to reflectance first: by ``input_scale`` (a factor, or ``"auto"``), else by
+    the scale the array declares (rioxarray's band scale, a ``REFLECTANCE_SCALE`` attribute); integer
+    data without one is refused, float data is taken as reflectance, and values that look mis-scaled
+    get a warning (``geossr.scene.radiometry.array_to_reflectance``). Then ``upsample_reflectance``.
+    """
+    return upsample_reflectance(array_to_reflectance(data, input_scale, REFLECTANCE_BOUND), scale, sensor, model,
+                                tile=tile, device=device, precision=precision, consistency=consistency)
+
+
+def upsample_reflectance(
     data: xr.DataArray,
     scale: float,
     sensor: Sensor | str,

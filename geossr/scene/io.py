@@ -15,15 +15,19 @@ Band wavelengths are written three ways, so every reader finds them:
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
+import mmap
 import os
 import re
 import tempfile
+import urllib.parse
 import warnings
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from typing import NamedTuple
 
 import dask.array
 import numpy as np
@@ -37,7 +41,7 @@ from rasterio.windows import Window
 
 from geossr import __version__
 from geossr.errors import GeossrError, RasterError, SensorError
-from geossr.fileio import atomic_output
+from geossr.fileio import atomic_output, output_lock
 from geossr.spectral.bands import Band, Sensor
 from geossr.spectral.sensors import sensor_from_dict
 
@@ -57,18 +61,71 @@ DEFLATE_LEVEL = 1  # see write_raster
 STREAM_BLOCK_CACHE_BYTES = 32 * 2**20
 
 
+# A GDAL dataset name rather than a local file: a /vsi path (/vsizip/, /vsicurl/, /vsis3/, ...), a
+# URL (rasterio turns http(s)://, s3://, ... into /vsi paths) or a driver prefix (NETCDF:"f.nc":var).
+_GDAL_NAME = re.compile(r"^(/vsi[a-z0-9_]*/|[A-Za-z][A-Za-z0-9+.-]*://|[A-Z][A-Z0-9_]+:)")
+# GDAL's curl waits without limit by default, so a URL that does not answer hung the run. These
+# apply where the user (environment or rasterio.Env) has not set them: a dead host fails in 10 s,
+# a server that stops sending in 10 s (a speed floor, not a total timeout, which would cut long
+# reads of big files), and a transient 429/5xx answer is tried twice more.
+HTTP_DEFAULTS = {"GDAL_HTTP_CONNECTTIMEOUT": "10", "GDAL_HTTP_LOW_SPEED_TIME": "10", "GDAL_HTTP_LOW_SPEED_LIMIT": "1",
+                 "GDAL_HTTP_MAX_RETRY": "2", "GDAL_HTTP_RETRY_DELAY": "1"}
+
+
+def is_gdal_name(name: str | Path) -> bool:
+    """A dataset name GDAL resolves itself (virtual path, URL, driver prefix), not a local file's path."""
+    return isinstance(name, str) and bool(_GDAL_NAME.match(name)) and not Path(name).exists()
+
+
+def dataset_basename(name: str | Path) -> str:
+    """The last path component: ``a.tif`` for ``https://host/x/a.tif?sig=...``, ``/vsizip/s.zip/a.tif`` and
+    ``a.tif``; ``f.nc:sst`` for ``NETCDF:"/data/f.nc":sst``."""
+    text = str(name)
+    if url := re.search(r"[A-Za-z][A-Za-z0-9+.-]*://\S*", text):
+        text = urllib.parse.urlsplit(url.group(0)).path
+    elif driver := re.match(r"^[A-Z][A-Z0-9_]+:(.*)$", text):
+        text = driver.group(1).replace('"', "")
+    return PurePosixPath(text).name
+
+
+def dataset_stem(name: str | Path) -> str:
+    """``dataset_basename`` without its extension, a subdataset kept: ``f_sst`` for ``NETCDF:"f.nc":sst``."""
+    first, *subdataset = dataset_basename(name).split(":")
+    return "_".join([PurePosixPath(first).stem, *subdataset])
+
+
+def input_identity(path: str | Path) -> dict:
+    """What tells a rerun the input is unchanged: a local file's resolved path, size and mtime; a GDAL
+    name itself (asking a server or an archive for more would cost a request per input)."""
+    if is_gdal_name(path):
+        return {"input": path}
+    stat = Path(path).stat()
+    return {"input": str(Path(path).resolve()), "size": stat.st_size, "mtime": stat.st_mtime_ns}
+
+
 def _open_checked(path: str | Path):
-    path = Path(path)
-    if not path.exists():
-        raise RasterError(f"input not found: {path}")
-    if path.is_dir():
-        raise RasterError(f"input is a directory, not a raster: {path}")
+    gdal_name = is_gdal_name(path)
+    if gdal_name:
+        if "://" in path or re.search(r"/vsi(curl|s3|gs|az|adls|oss|swift|webhdfs)", path):
+            for key, value in HTTP_DEFAULTS.items():
+                os.environ.setdefault(key, value)  # GDAL reads it at each request, in every thread
+    else:
+        path = Path(path)
+        if not path.exists():
+            raise RasterError(f"input not found: {path}")
+        if path.is_dir():
+            raise RasterError(f"input is a directory, not a raster: {path}")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
             dataset = rasterio.open(path)
-    except RasterioIOError:
-        raise RasterError(f"not a raster GDAL can read: {path}") from None
+    except RasterioIOError as exc:
+        if not gdal_name:
+            raise RasterError(f"not a raster GDAL can read: {path}") from None
+        reason = str(exc).removeprefix("CURL error: ")
+        if "does not exist in the file system" in reason:  # GDAL's words for any name it cannot resolve
+            reason = "no such file or archive member, or not a dataset GDAL recognises"
+        raise RasterError(f"cannot open {path}: {reason}") from None
     if dataset.width == 0 or dataset.height == 0 or dataset.count == 0:
         dataset.close()
         raise RasterError(f"raster has no pixels or no bands: {path}")
@@ -85,53 +142,65 @@ def open_dataset(path: str | Path):
         dataset.close()
 
 
-def open_raster(path: str | Path, chunk: int = DEFAULT_CHUNK) -> xr.DataArray:
+def open_raster(path: str | Path, chunk: int = DEFAULT_CHUNK, band_scale: bool = True) -> xr.DataArray:
     """Lazy (band, y, x) float32 DataArray in physical units: nodata pixels become NaN, and GDAL's
-    per-band scale/offset (if any) is applied."""
+    per-band scale/offset (if any) is applied; with ``band_scale`` False the stored values are kept
+    (an ``--input-scale`` given for them, ``geossr.scene.radiometry``)."""
     with open_dataset(path):
         pass
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NotGeoreferencedWarning)
         data = rioxarray.open_rasterio(
-            path, chunks={"band": -1, "y": chunk, "x": chunk}, mask_and_scale=True, lock=False
+            path, chunks={"band": -1, "y": chunk, "x": chunk}, mask_and_scale=band_scale, masked=True, lock=False
         )
     return data.astype(np.float32)
 
 
-def check_valid_pixels(data: xr.DataArray, path: str | Path, bound: float | None = None) -> int:
-    """Refuse a (band, y, x) scene without a valid pixel; return how many pixels hold a value beyond ``bound``.
+class PixelCounts(NamedTuple):
+    beyond: int  # pixels with a value beyond ±bound in some band: nodata to the engine
+    values: int  # finite values within ±bound, in the chunks read
+    implausible: int  # of those, values beyond ±plausible
+
+
+def check_valid_pixels(data: xr.DataArray, path: str | Path, bound: float | None = None,
+                       plausible: float | None = None) -> PixelCounts:
+    """Refuse a (band, y, x) scene without a valid pixel; count pixels beyond ``bound`` and values beyond ``plausible``.
 
     A valid pixel is finite in every band (``open_raster`` makes nodata NaN) and, with ``bound``,
     within ±``bound`` in every band too (the engine's rule, ``geossr.scene.engine.REFLECTANCE_BOUND``).
+    ``plausible`` counts, in the same read, the values a mis-scaled input gives
+    (``geossr.scene.radiometry.PLAUSIBLE_BOUND``).
     Cost: without ``bound`` the scan stops at the first batch of chunks holding a valid pixel (a usual
-    scene: the first); only a scene that is all or nearly all nodata is read through, since a
-    decimated read or an overview can miss a small valid area and refuse a good scene. With
-    ``bound`` every pixel is read once, to count: a small part of what upsampling them costs.
+    scene: the first), so the counts are of those chunks; only a scene that is all or nearly all nodata
+    is read through, since a decimated read or an overview can miss a small valid area and refuse a good
+    scene. With ``bound`` every pixel is read once, to count: a small part of what upsampling them costs.
     """
     array = data.transpose("band", "y", "x").data
     if not isinstance(array, dask.array.Array):
         array = dask.array.from_array(np.asarray(array))
     blocks = array.rechunk({0: -1}).to_delayed()[0].ravel()
 
-    def counts(block):  # (valid, beyond bound) pixels of a chunk
-        if bound is None:
-            return int(np.isfinite(block).all(axis=0).sum()), 0
-        within = np.abs(block) <= bound  # False for NaN, and for inf
-        return int(within.all(axis=0).sum()), int((~within & ~np.isnan(block)).any(axis=0).sum())
+    def counts(block):  # (valid pixels, pixels beyond bound, values within bound, of them beyond plausible)
+        magnitude = np.abs(block)
+        within = np.isfinite(block) if bound is None else magnitude <= bound  # False for NaN, and for inf
+        beyond = 0 if bound is None else int((~within & ~np.isnan(block)).any(axis=0).sum())
+        implausible = 0 if plausible is None else int((within & (magnitude > plausible)).sum())
+        return int(within.all(axis=0).sum()), beyond, int(within.sum()), implausible
 
-    valid = beyond = 0
+    total = np.zeros(4, dtype=np.int64)
     batch = dask_threads()
     for start in range(0, len(blocks), batch):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
             found = dask.compute(*[dask.delayed(counts)(block) for block in blocks[start : start + batch]])
-        valid, beyond = valid + sum(v for v, _ in found), beyond + sum(b for _, b in found)
-        if valid and bound is None:
-            return 0
+        total += np.sum(found, axis=0)
+        if total[0] and bound is None:
+            break
+    valid, beyond, values, implausible = map(int, total)
     if not valid:
         reason = f"; {beyond} of them hold values beyond ±{bound:g}: is the input scale right?" if beyond else ""
         raise RasterError(f"input has no valid pixels: {path} (every pixel is nodata in at least one band{reason})")
-    return beyond
+    return PixelCounts(beyond, values, implausible)
 
 
 def read_sensor(path: str | Path) -> Sensor | None:
@@ -327,6 +396,7 @@ def write_raster(
     tags: dict | None = None,
     nodata: float | None = float("nan"),
     dtype: str = "float32",
+    scale: float | None = None,
     cog: bool = False,
     creation_options: dict | None = None,
     blocks_in_flight: int | None = None,
@@ -336,10 +406,14 @@ def write_raster(
 
     Dask-backed data is streamed block by block. The file is written under a temporary name in
     the target directory and renamed at the end, so a failure or an interrupt never leaves a
-    partial output or damages an existing one. ``creation_options`` are GDAL's (``--co``).
+    partial output or damages an existing one. ``creation_options`` are GDAL's (``--co``). ``scale``:
+    GDAL's band scale of the stored values (uint16: 1e-4), which QGIS and rioxarray's ``mask_and_scale``
+    apply, so they read reflectance.
     ``progress(done, total)`` is called as blocks are written, last with done == total once the
     file is in place. ``blocks_in_flight`` (computed per batch) defaults to two per thread that
-    runs them (``default_blocks_in_flight``).
+    runs them (``default_blocks_in_flight``). The file records a checksum of its blocks
+    (``checksum_matches``). A second writer of ``path``, in any process, is refused
+    (``geossr.fileio.output_lock``); temporaries that writers which are gone left beside ``path`` are removed.
     """
     path = check_output_path(path, overwrite)
     if data.sizes["band"] != len(sensor):
@@ -352,28 +426,81 @@ def write_raster(
         with warnings.catch_warnings(), bounded_block_cache():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
             with rasterio.open(target, "w", **profile) as dst:
-                _write_metadata(dst, sensor, tags or {})
+                _write_metadata(dst, sensor, {**(tags or {}), CHECKSUM_TAG: _CHECKSUM_PLACEHOLDER})
+                if scale is not None:
+                    dst.scales = (scale,) * len(sensor)
                 array = data.transpose("band", "y", "x").data
                 if isinstance(array, dask.array.Array):
                     _stream_blocks(dst, array, dtype, blocks_in_flight or default_blocks_in_flight(), progress)
                 else:
                     dst.write(np.asarray(array, dtype=dtype))
 
-    if not cog:
-        with atomic_output(path, suffix=".tmp.tif") as tmp_name:
-            write_gtiff(tmp_name)
-        _report_done(progress, data)
-        return path
-    # GDAL cannot write a COG window by window: stream a tiled GeoTIFF into a scratch folder
-    # beside the output, then copy it into a COG (the copy keeps the per-band IMAGERY metadata;
-    # rio-cogeo would drop it).
-    with atomic_output(path, suffix=".tmp.tif") as cog_name, \
-            tempfile.TemporaryDirectory(prefix=f".{path.name}.", dir=path.parent) as scratch:
-        plain = str(Path(scratch) / "stream.tif")
-        write_gtiff(plain)
-        rasterio.shutil.copy(plain, cog_name, driver="COG", **_cog_options(options))
+    with output_lock(path, ".tmp.tif"):
+        if not cog:
+            with atomic_output(path, suffix=".tmp.tif") as tmp_name:
+                write_gtiff(tmp_name)
+                _record_checksum(tmp_name)
+        else:
+            # GDAL cannot write a COG window by window: stream a tiled GeoTIFF into a scratch folder
+            # beside the output, then copy it into a COG (the copy keeps the per-band IMAGERY metadata;
+            # rio-cogeo would drop it).
+            with atomic_output(path, suffix=".tmp.tif") as cog_name, \
+                    tempfile.TemporaryDirectory(prefix=f".{path.name}.", dir=path.parent) as scratch:
+                plain = str(Path(scratch) / "stream.tif")
+                write_gtiff(plain)
+                rasterio.shutil.copy(plain, cog_name, driver="COG", **_cog_options(options))
+                _record_checksum(cog_name)
     _report_done(progress, data)
     return path
+
+
+# Written with the other tags as this placeholder and overwritten in place, same length, once the
+# file is complete: setting a tag through GDAL then would rewrite the metadata (and break a COG's layout).
+CHECKSUM_TAG = "GEOSSR_CHECKSUM"
+_CHECKSUM_PLACEHOLDER = "sha256:" + "0" * 64
+
+
+def block_checksum(ds, path: str | Path) -> str | None:
+    """sha256 of the stored bytes of every block of every band, in order; None if a block is cut off.
+
+    Stored (compressed) bytes rather than decoded pixels: reading them back costs a read of the file
+    and no decompression, and any change to them shows. Metadata is left out, so a tag or nodata
+    edited in place (``gdal_edit``) is not damage; a COG's overviews, derived from these blocks, are left out too.
+    """
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for band in ds.indexes:
+            for (row, col), _ in ds.block_windows(band):
+                offset = int(ds.get_tag_item(f"BLOCK_OFFSET_{col}_{row}", "TIFF", bidx=band) or 0)
+                size = int(ds.get_tag_item(f"BLOCK_SIZE_{col}_{row}", "TIFF", bidx=band) or 0)  # 0: sparse
+                file.seek(offset)
+                block = file.read(size)
+                if len(block) != size:
+                    return None
+                digest.update(size.to_bytes(8, "little"))
+                digest.update(block)
+    return "sha256:" + digest.hexdigest()
+
+
+def checksum_matches(ds, path: str | Path) -> bool:
+    """Whether the blocks of ``ds`` (open on ``path``) are those its writer recorded, i.e. the file is intact."""
+    recorded = ds.tags().get(CHECKSUM_TAG)
+    return recorded is not None and recorded == block_checksum(ds, path)
+
+
+def _record_checksum(path: str) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        with rasterio.open(path) as ds:
+            checksum = block_checksum(ds, path).encode()
+    item = f'<Item name="{CHECKSUM_TAG}">'.encode()
+    # Every copy: GDAL may leave a superseded directory behind. With none (--co PROFILE=BASELINE
+    # sends the metadata to a .aux.xml) nothing is recorded, and the file is never taken as complete.
+    with open(path, "r+b") as file, mmap.mmap(file.fileno(), 0) as mapped:
+        start = mapped.find(item + _CHECKSUM_PLACEHOLDER.encode())
+        while start >= 0:
+            mapped[start + len(item) : start + len(item) + len(checksum)] = checksum
+            start = mapped.find(item + _CHECKSUM_PLACEHOLDER.encode(), start + 1)
 
 
 def _gtiff_profile(height: int, width: int, count: int, dtype: str, nodata, options: dict) -> dict:

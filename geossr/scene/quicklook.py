@@ -10,7 +10,8 @@ from rasterio.enums import Resampling
 
 from geossr.errors import GeossrError
 from geossr.fileio import atomic_output
-from geossr.scene.io import open_dataset, sensor_from_dataset
+from geossr.scene.io import dataset_basename, open_dataset, sensor_from_dataset
+from geossr.scene.radiometry import dataset_scale, read_reflectance
 from geossr.scene.simulate import resolve_input_sensor
 from geossr.spectral.plot import save_png
 
@@ -49,8 +50,9 @@ def save_quicklook(raster_path, png_path) -> Path:
 
 
 def plot_spectrum(input_path, output_path, pixel: str, png_path, input_sensor: str | None = None,
-                  input_scale: float = 1.0) -> Path:
-    """Input spectrum at input pixel COL,ROW beside the output spectrum at the same place."""
+                  input_scale: float | str | None = None, override_metadata: bool = False) -> Path:
+    """Input spectrum at input pixel COL,ROW beside the output spectrum at the same place; the input
+    scaled to reflectance as ``geossr upsample`` scales it (``input_scale``: its option)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -63,8 +65,8 @@ def plot_spectrum(input_path, output_path, pixel: str, png_path, input_sensor: s
     with open_dataset(input_path) as src:
         if not (0 <= col < src.width and 0 <= row < src.height):
             raise GeossrError(f"pixel {col},{row} is outside the {src.width}x{src.height} input")
-        source = resolve_input_sensor(input_path, input_sensor, src.count)
-        values_in = src.read(window=((row, row + 1), (col, col + 1)))[:, 0, 0] * input_scale
+        source = resolve_input_sensor(input_path, input_sensor, src.count, override_metadata)
+        values_in = read_reflectance(src, dataset_scale(src, input_scale), ((row, row + 1), (col, col + 1)))[:, 0, 0]
     with rasterio.open(output_path) as out:
         sensor = sensor_from_dataset(out)
         scale = out.width / src.width
@@ -75,7 +77,7 @@ def plot_spectrum(input_path, output_path, pixel: str, png_path, input_sensor: s
     ax.plot(source.centers_nm, values_in, "o", ms=6, label=f"input ({source.name})")
     ax.set_xlabel("wavelength (nm)")
     ax.set_ylabel("reflectance")
-    ax.set_title(f"{Path(input_path).name}: input pixel ({col}, {row})")
+    ax.set_title(f"{dataset_basename(input_path)}: input pixel ({col}, {row})")
     ax.legend()
     fig.tight_layout()
     return save_png(fig, png_path)

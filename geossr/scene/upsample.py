@@ -5,22 +5,22 @@ shipped weights of ``--model`` for the input sensor. When ``--model ssif`` (the 
 weights for the input sensor, the shipped any-sensor SSIF (``ssif-any``, which reads the bands from
 their responses) is taken instead and a note says so; on the held-out scene it is level with the
 sensor-specific SSIF (benchmarks/results/anysensor.md). The input is scaled to [0, 1] reflectance
-by GDAL's band scale if the file has one, then ``input_scale`` (default: its REFLECTANCE_SCALE
-tag, else 1). Scaled values beyond ±``REFLECTANCE_BOUND`` are nodata, with a warning that counts
-them; an input without a valid pixel is refused.
+by ``input_scale``, else the file's GDAL band scale, else its REFLECTANCE_SCALE tag; integer data
+without any is refused unless ``input_scale="auto"`` (``geossr.scene.radiometry``). Scaled values
+beyond ±``REFLECTANCE_BOUND`` are nodata, with a warning that counts them, and a scene that looks
+mis-scaled gets a warning; an input without a valid pixel is refused.
 
 A finished output carries a GEOSSR_REQUEST tag, a hash of everything that determines it (input
-file, sensors, scale, model and weights, output options). Rerunning the same request finds the
-tag and skips the file; since outputs are renamed into place only when complete, a file under
-the final name with the right tag is a finished one, even after ``kill -9`` mid-batch.
+file, sensors, scale, model and weights, output options), and a checksum of its blocks. Rerunning
+the same request finds the tag, verifies the checksum and skips the file; since outputs are renamed
+into place only when complete, that is a finished one, even after ``kill -9`` mid-batch. One with
+the tag whose blocks fail the checksum (truncated, overwritten) is redone, with a warning.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import math
-import shutil
 import warnings
 from pathlib import Path
 
@@ -32,14 +32,18 @@ from geossr import __version__
 from geossr.device import EmulatedPrecisionWarning, emulated_precision_warning, resolve_device
 from geossr.consistency import covered_input_bands
 from geossr.errors import GeossrError
+from geossr.fileio import check_no_other_writer
 from geossr.models import build
-from geossr.models.checkpoint import load_checkpoint
+from geossr.models.checkpoint import load_checkpoint, read_card
 from geossr.models.linear import LinearPrior
-from geossr.models.limits import check_band_range, check_input_reach, check_scale, usable_input_bands
+from geossr.models.limits import (check_band_range, check_input_reach, check_scale, half_maximum_extents_nm,
+                                  usable_input_bands)
 from geossr.models.weights import installed_weights
-from geossr.scene.engine import PRECISIONS, REFLECTANCE_BOUND, torch_threads_per_task, upsample
-from geossr.scene.io import (Progress, check_creation_options, check_output_path, check_valid_pixels, open_dataset,
-                             open_raster, write_raster)
+from geossr.scene.engine import PRECISIONS, REFLECTANCE_BOUND, torch_threads_per_task, upsample_reflectance
+from geossr.scene.io import (Progress, check_creation_options, check_output_path, check_valid_pixels,
+                             checksum_matches, dataset_basename, input_identity, open_dataset, open_raster,
+                             write_raster)
+from geossr.scene.radiometry import PLAUSIBLE_BOUND, dataset_scale, implausible_values, parse_input_scale
 from geossr.scene.simulate import resolve_input_sensor
 from geossr.spectral.bands import Sensor
 from geossr.spectral.sensors import load_sensor, sensor_from_dict
@@ -51,16 +55,20 @@ UINT16_SCALE = 10000  # uint16 output holds reflectance x 10000, as Sentinel-2 L
 ANY_SENSOR_MODEL = "ssif-any"
 
 
-def choose_model(model_name: str, weights: str | None, input_sensor: Sensor):
+def choose_model(model_name: str | None, weights: str | None, input_sensor: Sensor):
     """(model, card, weights label, note) for the request; a clear error when weights are missing.
 
     ``--model ssif`` (the default) takes the shipped SSIF trained for the input sensor, else the
     shipped any-sensor SSIF; ``ssif-any`` always the latter. ``note`` names the any-sensor model when
-    it is used (None otherwise).
+    it is used (None otherwise). With ``weights``, the model is the checkpoint's; a ``model_name``
+    given as well must be that model.
     """
     if weights is not None:
+        if model_name is not None:
+            check_weights_model(model_name, weights)
         model, card = load_checkpoint(weights, expect_input_sensor=input_sensor)
         return model, card, str(weights), None
+    model_name = model_name or "ssif"
     if model_name in ("bicubic", "linear"):  # closed form: no weights to choose
         label = "none" if model_name == "bicubic" else "linear_prior_airborne"
         return build(model_name, input_sensor=input_sensor), {}, label, None
@@ -84,27 +92,28 @@ def choose_model(model_name: str, weights: str | None, input_sensor: Sensor):
     )
 
 
-def input_scale_of(path) -> float:
-    """The factor to reflectance in [0, 1] a file declares beyond GDAL's band scale (which
-    ``open_raster`` already applies): its REFLECTANCE_SCALE tag (Sentinel-2 L2A, Landsat SR), else 1."""
-    with open_dataset(path) as ds:
-        tag = ds.tags().get("REFLECTANCE_SCALE")
-    return check_input_scale(tag, f"the REFLECTANCE_SCALE tag of {path}") if tag else 1.0
+# With their articles, for messages
+_MODEL_KINDS = {"ssif": "an SSIF", "ssif-any": "an any-sensor SSIF", "liif": "a LIIF", "fmnet": "an FMNet"}
 
 
-def check_input_scale(value: float | str, origin: str) -> float:
-    """``value`` as the factor to reflectance: NaN gave an all-NaN output, 0 an all-zero input."""
-    try:
-        factor = float(value)
-    except ValueError:
-        factor = math.nan
-    if not (math.isfinite(factor) and factor > 0):
-        shown = format(value, "g") if isinstance(value, float) else repr(value)
-        raise GeossrError(f"{origin} must be a finite number above 0, got {shown}")
-    return factor
+def check_weights_model(model_name: str, weights: str) -> None:
+    """Refuse ``--model`` with a checkpoint of another model: it would run as the checkpoint's
+    model anyway, and fail later on that model's limits without naming the mix-up."""
+    held = read_card(weights)["model"]["name"]
+    # --model ssif falls back to the any-sensor SSIF anyway, so it takes its checkpoints too
+    if held == model_name or (model_name == "ssif" and held == ANY_SENSOR_MODEL):
+        return
+    kind = _MODEL_KINDS.get(held, f"a {held}")
+    if model_name in ("bicubic", "linear"):
+        raise GeossrError(f"--model {model_name} takes no weights, but --weights {weights} is {kind} checkpoint; "
+                          "leave out --model to run it, or leave out --weights")
+    wanted = _MODEL_KINDS.get(model_name, f"a {model_name}").split(" ", 1)[1]
+    raise GeossrError(f"--weights {weights} is {kind} checkpoint, and --model {model_name} needs {wanted} weights; "
+                      f"leave out --model (or give --model {held}) to run this checkpoint, or leave out --weights "
+                      f"to use the shipped {model_name} weights")
 
 
-def check_options(*, scale: float, input_scale: float | None, dtype: str, precision: str, tile: int, cog: bool,
+def check_options(*, scale: float, input_scale: float | str | None, dtype: str, precision: str, tile: int, cog: bool,
                   creation_options: dict | None) -> None:
     """Refuse bad options before any work (the CLI calls it before it starts a cluster, too)."""
     check_scale(scale, None)
@@ -114,8 +123,7 @@ def check_options(*, scale: float, input_scale: float | None, dtype: str, precis
         raise GeossrError(f"--precision must be one of {', '.join(PRECISIONS)}")
     if tile < 16:
         raise GeossrError(f"--tile must be at least 16 output pixels, got {tile}")
-    if input_scale is not None:
-        check_input_scale(input_scale, "--input-scale")
+    parse_input_scale(input_scale)
     check_creation_options({k.upper(): v for k, v in (creation_options or {}).items()}, dtype=dtype,
                            nodata=DTYPES[dtype][1], cog=cog)
 
@@ -124,32 +132,23 @@ def request_key(**fields) -> str:
     return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()[:32]
 
 
-def is_complete(path: Path, key: str) -> bool:
-    """A readable GeoTIFF carrying this request's key, with all its blocks: a finished output of the same request.
+def output_state(path: Path, key: str) -> str | None:
+    """"complete": a finished output of this request; "damaged": one whose blocks are not those it
+    was written with (truncated, overwritten); None: anything else (another request's, not a GeoTIFF).
 
-    The tags sit at the start of the file, so a truncated copy (a full disk, an interrupted copy)
-    still opens with the right key; its missing blocks are what give it away.
+    The tags sit at the start of the file, so a damaged copy (a full disk, an interrupted copy, a bad
+    disk) still opens with the right key; its block checksum is what gives it away. Verifying reads
+    the whole file once, without decompressing it (docs/reliability.md has the cost).
     """
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
             with rasterio.open(path) as ds:
-                if ds.tags().get("GEOSSR_REQUEST") != key or ds.count == 0:
-                    return False
-                return _blocks_in_file(ds, path.stat().st_size)
+                if ds.tags().get("GEOSSR_REQUEST") != key:
+                    return None
+                return "complete" if checksum_matches(ds, path) else "damaged"
     except (rasterio.errors.RasterioIOError, OSError, ValueError):
-        return False
-
-
-def _blocks_in_file(ds, file_size: int) -> bool:
-    """Every block of every band is stored and lies wholly inside the file (GDAL's TIFF block offsets)."""
-    for band in ds.indexes:
-        for (row, col), _ in ds.block_windows(band):
-            offset = ds.get_tag_item(f"BLOCK_OFFSET_{col}_{row}", "TIFF", bidx=band)
-            length = ds.get_tag_item(f"BLOCK_SIZE_{col}_{row}", "TIFF", bidx=band)
-            if not offset or not length or int(offset) == 0 or int(offset) + int(length) > file_size:
-                return False
-    return True
+        return None
 
 
 def upsample_file(
@@ -158,10 +157,11 @@ def upsample_file(
     *,
     scale: float,
     sensor: str | Sensor,
-    model: str = "ssif",
+    model: str | None = None,
     weights: str | None = None,
     input_sensor: str | None = None,
-    input_scale: float | None = None,
+    override_metadata: bool = False,
+    input_scale: float | str | None = None,
     device: str = "auto",
     tile: int = 256,
     dtype: str = "float32",
@@ -174,6 +174,9 @@ def upsample_file(
 ) -> dict:
     """Super-resolve one scene file; returns a summary (``status`` is "written" or "skipped").
 
+    ``model`` None is the checkpoint's model with ``weights``, else ssif. ``input_sensor`` that
+    contradicts the file's wavelength metadata needs ``override_metadata``.
+
     ``consistency`` projects the output so that it re-integrates to the input through the input
     sensor (``geossr.consistency``; measured in benchmarks/results/fidelity.md).
     ``progress(done, total)`` follows the output blocks as they are written.
@@ -183,19 +186,24 @@ def upsample_file(
     target = sensor if isinstance(sensor, Sensor) else load_sensor(sensor)
     device = resolve_device(device)
     output_path = Path(output_path)
-    data = open_raster(input_path)
-    source = resolve_input_sensor(input_path, input_sensor, data.sizes["band"])
+    with open_dataset(input_path) as ds:
+        radiometry = dataset_scale(ds, input_scale)
+    data = open_raster(input_path, band_scale=radiometry.band_scale)
+    source = resolve_input_sensor(input_path, input_sensor, data.sizes["band"], override_metadata)
     net, card, weights_label, note = choose_model(model, weights, source)
-    factor = input_scale if input_scale is not None else input_scale_of(input_path)
-    stat = Path(input_path).stat()
-    key = request_key(input=str(Path(input_path).resolve()), size=stat.st_size, mtime=stat.st_mtime_ns,
-                      source=source.fingerprint, target=target.fingerprint, scale=scale, model=net.config,
-                      weights=weights_label, input_scale=factor, dtype=dtype, precision=precision, cog=cog,
-                      co=creation_options, consistency=consistency, version=__version__)
-    if output_path.exists() and not overwrite and is_complete(output_path, key):
-        return {"input": str(input_path), "output": str(output_path), "status": "skipped (already complete)"}
+    key = request_key(**input_identity(input_path), source=source.fingerprint, target=target.fingerprint, scale=scale,
+                      model=net.config, weights=weights_label, input_scale=radiometry, dtype=dtype, precision=precision,
+                      cog=cog, co=creation_options, consistency=consistency, version=__version__)
+    redone = []
+    if output_path.exists() and not overwrite:
+        state = output_state(output_path, key)
+        if state == "complete":
+            return {"input": str(input_path), "output": str(output_path), "status": "skipped (already complete)"}
+        if state == "damaged":
+            redone.append(f"{output_path} is damaged (checksum mismatch); redoing it")
+            overwrite = True
     check_output_path(output_path, overwrite)
-    cleanup_stale_temporaries(output_path)
+    check_no_other_writer(output_path)
     training = card.get("training", {})
     if net.fixed_intervals_nm is not None and (
         net.fixed_intervals_nm.shape != target.intervals_nm.shape
@@ -206,7 +214,7 @@ def upsample_file(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         check_scale(scale, training.get("scale_range"))
-        check_band_range(target.intervals_nm, training.get("spectral_range_nm"))
+        check_band_range(half_maximum_extents_nm(target), training.get("spectral_range_nm"))
         if net.any_input_sensor:
             keep = usable_input_bands(source, training.get("spectral_range_nm") or (0.0, np.inf), weights_label)
             if len(keep) < len(source):
@@ -226,14 +234,17 @@ def upsample_file(
                               f"the output is projected onto {', '.join(projected_onto)} only")
         if slow := emulated_precision_warning(precision, device):
             warnings.warn(slow)
-        scaled = data * factor
-        if beyond := check_valid_pixels(scaled, input_path, REFLECTANCE_BOUND):
-            warnings.warn(f"{beyond} input pixel{'s' if beyond > 1 else ''} with values beyond "
+        scaled = data * radiometry.factor
+        counts = check_valid_pixels(scaled, input_path, REFLECTANCE_BOUND, PLAUSIBLE_BOUND)
+        if counts.beyond:
+            warnings.warn(f"{counts.beyond} input pixel{'s' if counts.beyond > 1 else ''} with values beyond "
                           f"±{REFLECTANCE_BOUND:g} after input scaling (reflectance lies in [0, 1]): "
                           "treated as nodata")
+        if mis_scaled := implausible_values(counts.values, counts.implausible, radiometry):
+            warnings.warn(mis_scaled)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", EmulatedPrecisionWarning)  # said above, with the other warnings
-        out = upsample(scaled, scale, target, net.to(device), tile=tile, device=device, precision=precision,
+        out = upsample_reflectance(scaled, scale, target, net.to(device), tile=tile, device=device, precision=precision,
                        consistency=consistency)
     numpy_dtype, nodata = DTYPES[dtype]
     if dtype == "uint16":
@@ -243,10 +254,11 @@ def upsample_file(
         "GEOSSR_MODEL": net.name,
         "GEOSSR_WEIGHTS": weights_label,
         "GEOSSR_SCALE": f"{scale:g}",
-        "GEOSSR_SOURCE": Path(input_path).name,
+        "GEOSSR_SOURCE": dataset_basename(input_path),
         "GEOSSR_SOURCE_SENSOR": source.name,
         "GEOSSR_INPUT_BANDS": ",".join(net.input_sensor.band_names),
         "GEOSSR_REQUEST": key,
+        **radiometry.tags(),
         "GEOSSR_CONSISTENCY": f"projected onto the input bands {','.join(projected_onto)}" if consistency else "none",
     }
     if isinstance(net, LinearPrior) and not consistency:
@@ -259,7 +271,8 @@ def upsample_file(
         if "GEOREFERENCING" in ds.tags():
             tags["GEOREFERENCING"] = ds.tags()["GEOREFERENCING"]
     with torch_threads_per_task():
-        write_raster(out, output_path, target, overwrite=True, tags=tags, nodata=nodata, dtype=dtype, cog=cog,
+        write_raster(out, output_path, target, overwrite=True, tags=tags, nodata=nodata, dtype=dtype,
+                     scale=1 / UINT16_SCALE if dtype == "uint16" else None, cog=cog,
                      creation_options=creation_options, progress=progress)
     return {
         "input": str(input_path),
@@ -273,19 +286,10 @@ def upsample_file(
         "sensor": target.name,
         "bands": len(target),
         "scale": scale,
-        "input_scale": factor,
+        "input_scale": radiometry.factor,
+        "input_scale_origin": radiometry.origin,
         "consistency": consistency,
         "input_size": [data.sizes["y"], data.sizes["x"]],
         "output_size": [out.sizes["y"], out.sizes["x"]],
-        "warnings": [str(w.message) for w in caught],
+        "warnings": redone + [str(w.message) for w in caught],
     }
-
-
-def cleanup_stale_temporaries(output_path: Path) -> None:
-    """Remove temporaries a killed run left beside ``output_path`` (they are never under its name)."""
-    for stale in output_path.parent.glob(f".{output_path.name}.*"):
-        if stale.is_dir():
-            shutil.rmtree(stale, ignore_errors=True)
-        else:
-            stale.unlink(missing_ok=True)
-

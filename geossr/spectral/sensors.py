@@ -23,6 +23,9 @@ from geossr.spectral.bands import SHAPES, Band, Sensor
 
 SENSOR_SUFFIXES = (".yaml", ".yml")
 RESPONSE_KINDS = ("measured", "approximation", "nominal")
+# Remote-sensing bands lie between the vacuum ultraviolet and the far infrared: a band outside
+# is a unit slip (nm for µm or the reverse, a factor 1000) or a typo, never a real sensor.
+OPTICAL_RANGE_NM = (100.0, 100_000.0)
 
 
 def sensor_dir() -> Path:
@@ -156,10 +159,25 @@ def _band_from_dict(entry, index, default_shape, where, base_dir) -> Band:
             raise SensorError(f"{where}band {name!r}: field '{key}' must be a number in µm")
     center_nm, fwhm_nm = entry["center_wavelength"] * 1000, entry["full_width_half_max"] * 1000
     if shape == "gaussian":
-        return Band.gaussian(name, center_nm, fwhm_nm, common_name=common, where=where)
-    if not fwhm_nm > 0:
+        band = Band.gaussian(name, center_nm, fwhm_nm, common_name=common, where=where)
+    elif not fwhm_nm > 0:
         raise SensorError(f"{where}band {name!r}: full_width_half_max must be positive")
-    return Band.uniform(name, center_nm - fwhm_nm / 2, center_nm + fwhm_nm / 2, common_name=common, where=where)
+    else:
+        band = Band.uniform(name, center_nm - fwhm_nm / 2, center_nm + fwhm_nm / 2, common_name=common, where=where)
+    at = f"{where}band {name!r}"
+    nm_hint = "values look like nanometres; sensor files give center_wavelength and full_width_half_max in µm"
+    if not OPTICAL_RANGE_NM[0] <= band.center_nm <= OPTICAL_RANGE_NM[1]:
+        hint = f"; {nm_hint}" if band.center_nm > OPTICAL_RANGE_NM[1] else ""
+        raise SensorError(f"{at}: center_wavelength {band.center_nm / 1000:g} µm is outside the optical range "
+                          f"{_optical_range()}{hint}")
+    if band.fwhm_nm >= band.center_nm:  # no real band is that wide (a panchromatic one: about 2/3 of its centre)
+        raise SensorError(f"{at}: full_width_half_max {band.fwhm_nm / 1000:g} µm is not narrower than "
+                          f"center_wavelength {band.center_nm / 1000:g} µm; {nm_hint}")
+    return band
+
+
+def _optical_range() -> str:
+    return f"{OPTICAL_RANGE_NM[0]:g} nm-{OPTICAL_RANGE_NM[1] / 1000:g} µm"
 
 
 def _response_curve(spec, name, where, base_dir):
@@ -187,6 +205,16 @@ def _response_curve(spec, name, where, base_dir):
         values = np.asarray(values, dtype=float)
     except (TypeError, ValueError):
         raise SensorError(f"{at}: wavelengths and values must be numbers") from None
+    low, high = OPTICAL_RANGE_NM
+    if wl.size and (wl.max() < low or wl.min() > high):  # NaN and the rest: Band.tabulated's checks
+        if keys[0] == "wavelength_nm" and wl.max() < low:
+            hint = "; values look like micrometres; wavelength_nm is in nm (or give wavelength_um)"
+        elif keys[0] == "wavelength_um" and wl.min() > high:
+            hint = "; values look like nanometres; wavelength_um is in µm (or give wavelength_nm)"
+        else:
+            hint = ""
+        raise SensorError(f"{at}: {keys[0]} {wl.min() / unit_scale[keys[0]]:g}-{wl.max() / unit_scale[keys[0]]:g} "
+                          f"lies outside the optical range {_optical_range()}{hint}")
     return wl, values
 
 

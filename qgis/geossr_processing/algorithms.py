@@ -32,7 +32,8 @@ _SENSOR_HELP = (
     "<b>Target sensor file</b>, if given, replaces both: a sensor .yaml file (geossr's README, "
     "'Sensor files').</p>"
     "<p><b>Input sensor</b>: the input's bands, if the file does not declare its wavelengths "
-    "(the same forms as the target).</p>"
+    "(the same forms as the target). Where the file declares other wavelengths, geossr refuses it unless "
+    "<b>Input sensor overrides the file's wavelengths</b> is checked.</p>"
 )
 
 
@@ -74,6 +75,9 @@ class GeossrAlgorithm(QgsProcessingAlgorithm):
         self.addParameter(QgsProcessingParameterString(
             "INPUT_SENSOR", "Input sensor (if the input does not declare its band wavelengths)", optional=True,
         ))
+        self.addParameter(QgsProcessingParameterBoolean(
+            "OVERRIDE_METADATA", "Input sensor overrides the file's wavelengths", defaultValue=False, optional=True,
+        ))
 
     def sensor_arguments(self, parameters, context):
         sensor = (self.parameterAsFile(parameters, "SENSOR_FILE", context)
@@ -85,6 +89,8 @@ class GeossrAlgorithm(QgsProcessingAlgorithm):
         input_sensor = (self.parameterAsString(parameters, "INPUT_SENSOR", context) or "").strip()
         if input_sensor:
             arguments += ["--input-sensor", input_sensor]
+            if self.parameterAsBoolean(parameters, "OVERRIDE_METADATA", context):
+                arguments.append("--override-metadata")
         return arguments
 
     def input_path(self, parameters, context):
