@@ -11,7 +11,7 @@ Part 1, the test sites of geossr.data.airborne.AIRBORNE_SPLIT (San Diego, Texas 
 shipped model or prior trained on, except that the earlier shipped SSIF models (ssif_ikonos_default,
 ssif_anysensor_default) trained on SAMSON: their SAMSON rows are marked "seen". Models: bicubic + linear
 spectral interpolation, the shipped ``linear`` prior, the shipped SSIF models and the airborne-trained
-ssif-any checkpoints (``--airborne LABEL=PATH``, repeatable). LIIF and FMNet are not scored: their shipped weights produce one fixed band set
+checkpoints (ssif-any, linear-sr; ``--airborne LABEL=PATH``, repeatable). LIIF and FMNet are not scored: their shipped weights produce one fixed band set
 (CAVE's 31 bands over 400-700 nm, ROSIS's 430-860 nm), not 400-1000 nm.
 
 Part 2, leave one site out for the closed-form prior: every training and validation site scored by the
@@ -52,7 +52,8 @@ GRID_NM = np.arange(400.0, 1000.0 + 1e-9, 5.0)
 SHIPPED = {"ssif (RGB, CAVE)": ("ssif_rgb_default", "RGB"), "ssif (IKONOS)": ("ssif_ikonos_default", "IKONOS"),
            "ssif-any (CAVE + Jasper + SAMSON)": ("ssif_anysensor_default", None)}
 AIRBORNE = {"ssif-any (airborne, prior start)": Path("checkpoints/ssif_airborne_default/model.safetensors"),
-            "ssif-any (airborne, prior start, L1 + SAM)": Path("checkpoints/ssif_airborne_sam/model.safetensors")}
+            "ssif-any (airborne, prior start, L1 + SAM)": Path("checkpoints/ssif_airborne_sam/model.safetensors"),
+            "linear-sr (airborne)": Path("checkpoints/linear_sr_airborne/model.safetensors")}
 SEEN_SAMSON = {"ssif (IKONOS)", "ssif-any (CAVE + Jasper + SAMSON)"}
 
 

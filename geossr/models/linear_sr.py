@@ -6,11 +6,11 @@ everywhere (benchmarks/results/remote_fidelity.md): what it learnt about space t
 learnt about spectra did not. This model keeps the two apart. It sharpens each input band in space
 with one LIIF shared by all bands (so any input sensor, any number of bands), and leaves every
 spectral decision to the prior (``geossr.models.linear``): x̂ = μ + W (ŷ − A μ) on the sharpened
-bands ŷ. At p = 1 it is the prior exactly (a band's own pixels are its best estimate there).
+bands ŷ. Untrained (the LIIF's last layer starts at zero) it is the prior exactly.
 
 Each band is encoded with the mean of all input bands as a second channel, a panchromatic-like guide
 that lets one band borrow edges the others show. The LIIF predicts a residual over the band's bicubic
-value; its last layer starts at zero, so an untrained model is the prior.
+value.
 """
 
 from __future__ import annotations
