@@ -53,7 +53,9 @@ SHIPPED = {"ssif (RGB, CAVE)": ("ssif_rgb_default", "RGB"), "ssif (IKONOS)": ("s
            "ssif-any (CAVE + Jasper + SAMSON)": ("ssif_anysensor_default", None)}
 AIRBORNE = {"ssif-any (airborne, prior start)": Path("checkpoints/ssif_airborne_default/model.safetensors"),
             "ssif-any (airborne, prior start, L1 + SAM)": Path("checkpoints/ssif_airborne_sam/model.safetensors"),
-            "linear-sr (airborne)": Path("checkpoints/linear_sr_airborne/model.safetensors")}
+            "linear-sr (airborne, as trained)": Path("checkpoints/linear_sr_airborne/model.safetensors"),
+            "linear-sr (airborne, 1 - 1/p in training, L1 + SAM)": Path("checkpoints/linear_sr_airborne_v2/model.safetensors"),
+            "linear-sr (shipped: as trained, the prior at p = 1)": WEIGHTS_DIR / "linear_sr_airborne.safetensors"}
 SEEN_SAMSON = {"ssif (IKONOS)", "ssif-any (CAVE + Jasper + SAMSON)"}
 
 

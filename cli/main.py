@@ -60,6 +60,9 @@ def _raise_terminated(signum, frame) -> None:
     raise Terminated
 
 
+INTERRUPTED = 128 + signal.SIGINT
+
+
 def fail(message: str, code: int = 1) -> None:
     sys.stderr.write(f"geossr: error: {message}\n")
     sys.exit(code)
@@ -72,7 +75,7 @@ def main() -> None:
     try:
         code = app(standalone_mode=False)
     except (typer.Abort, KeyboardInterrupt):
-        fail("interrupted", 130)
+        code = INTERRUPTED
     except Terminated:
         # Every cleanup (temporary outputs, clusters) ran as the exception came up to here; leave
         # without waiting for compute threads to finish tiles nobody wants.
@@ -97,4 +100,6 @@ def main() -> None:
         if debug:
             raise
         fail(f"internal error: {exc.__class__.__name__}: {exc} (set GEOSSR_DEBUG=1 for a traceback)", 70)
+    if code == INTERRUPTED:  # click returns this for Ctrl-C outside standalone mode
+        fail("interrupted; no partial output left", INTERRUPTED)
     sys.exit(code or 0)

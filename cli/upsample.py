@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
+import os
 from pathlib import Path
 
 import typer
@@ -64,16 +66,35 @@ def _scheduler(spec: int | str | None):
     from geossr.errors import GeossrError
     from geossr.scene.cluster import local_cluster
 
-    if isinstance(spec, int):
-        with local_cluster(spec):
+    with _client_logs_silenced():
+        if isinstance(spec, int):
+            with local_cluster(spec):
+                yield
+            return
+        try:
+            client = Client(spec, timeout="10s")
+        except (OSError, TimeoutError) as exc:
+            raise GeossrError(f"no dask scheduler answers at {spec} within 10 s ({exc.__class__.__name__})") from None
+        with client:
             yield
-        return
-    try:
-        client = Client(spec, timeout="10s")
-    except (OSError, TimeoutError) as exc:
-        raise GeossrError(f"no dask scheduler answers at {spec} within 10 s ({exc.__class__.__name__})") from None
-    with client:
+
+
+@contextlib.contextmanager
+def _client_logs_silenced():
+    """The dask client's own log lines (callbacks cancelled by Ctrl-C, connections closing) are not
+    the user's business: failures reach them as one geossr line. GEOSSR_DEBUG=1 keeps them."""
+    if os.environ.get("GEOSSR_DEBUG"):
         yield
+        return
+    loggers = [logging.getLogger(name) for name in ("tornado.application", "distributed")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
 
 
 def upsample(
@@ -87,7 +108,8 @@ def upsample(
     out_dir: Path = typer.Option(None, "--out-dir", help="Output folder: INPUT_geossr.tif for each input."),
     model: str = typer.Option(
         None, "--model", "-m", show_default=False,
-        help="ssif (the default: the weights for the input sensor, else the any-sensor model), ssif-any (any sensor), "
+        help="linear-sr (the default: learnt spatial detail of each input band, then the linear prior; any sensor), "
+             "ssif (the weights for the input sensor, else the any-sensor model), ssif-any (any sensor), "
              "liif, fmnet, linear (closed-form spectral prior from airborne spectra, any sensor) or bicubic. "
              "With --weights: the checkpoint's model.",
     ),

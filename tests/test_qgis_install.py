@@ -69,3 +69,16 @@ def test_bad_requests_fail_with_one_line(run_geossr, tmp_path):
     no_folder = run_geossr("qgis-plugin", "--zip", tmp_path / "missing" / "p.zip", cwd=tmp_path)
     assert no_folder.returncode == 1
     assert no_folder.stderr == f"geossr: error: output directory does not exist: {tmp_path / 'missing'}\n"
+
+
+def test_plugin_offers_every_registered_model_with_the_default_first():
+    """The plugin runs in QGIS's Python without geossr: its list is kept by hand, and checked here."""
+    import ast
+
+    from geossr.models import MODELS
+    from geossr.models.loader import DEFAULT_MODEL
+
+    source = (plugin_source() / "algorithms.py").read_text()
+    listed = next(ast.literal_eval(node.value) for node in ast.parse(source).body
+                  if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) == "MODELS")
+    assert sorted(listed) == sorted(MODELS) and listed[0] == DEFAULT_MODEL

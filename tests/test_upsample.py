@@ -10,6 +10,7 @@ import rasterio
 import torch
 from affine import Affine
 
+from geossr.errors import GeossrError
 from geossr.models import build
 from geossr.models.checkpoint import save_checkpoint
 from geossr.scene.engine import upsample
@@ -202,8 +203,14 @@ def test_shipped_weights_work_out_of_the_box(ms_file, tmp_path):
     assert {"ssif_rgb_default", "ssif_ikonos_default"} <= set(ssif["weights"])
     card = json.loads(geossr("models", "show", "ssif_ikonos_default", "--json", cwd=tmp_path).stdout)
     assert card["training"]["dataset"] == "remote" and card["limits"]
-    # No --model/--weights: the shipped SSIF for the file's IKONOS bands is chosen.
-    result = geossr("upsample", ms_file, "-p", "2", "-s", "grid:450:850:12", "-o", "sr.tif", "--json", cwd=tmp_path)
+    # No --model/--weights: the default model's shipped weights (any input sensor).
+    default = geossr("upsample", ms_file, "-p", "2", "-s", "grid:450:850:12", "-o", "default.tif", "--json",
+                     cwd=tmp_path)
+    assert default.returncode == 0, default.stderr
+    assert json.loads(default.stdout)[0]["weights"] == "linear_sr_airborne"
+    # --model ssif: the shipped SSIF for the file's IKONOS bands.
+    result = geossr("upsample", ms_file, "-p", "2", "-s", "grid:450:850:12", "-m", "ssif", "-o", "sr.tif", "--json",
+                    cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     (summary,) = json.loads(result.stdout)
     assert summary["weights"] == "ssif_ikonos_default" and summary["output_size"] == [100, 100]
@@ -366,7 +373,12 @@ def test_weights_run_as_their_own_model_unless_model_names_another():
 def test_shipped_cave31_is_inside_the_rgb_models_range_and_beyond_it_warns(cave_example, tmp_path):
     simulate(cave_example, "nikon_d700", tmp_path / "rgb.tif", scale=8)  # 32 x 32 px
     # CAVE's own bands: 10 nm Gaussians at 400-700 nm, the data the shipped RGB models were trained on
-    inside = upsample_file(tmp_path / "rgb.tif", tmp_path / "cave31.tif", scale=2, sensor="cave31")
+    inside = upsample_file(tmp_path / "rgb.tif", tmp_path / "cave31.tif", scale=2, sensor="cave31", model="ssif")
     assert inside["weights"] == "ssif_rgb_default" and inside["warnings"] == []
-    beyond = upsample_file(tmp_path / "rgb.tif", tmp_path / "beyond.tif", scale=2, sensor="grid:385:715:33")
+    beyond = upsample_file(tmp_path / "rgb.tif", tmp_path / "beyond.tif", scale=2, sensor="grid:385:715:33",
+                           model="ssif")
     assert beyond["warnings"] == ["requested bands 385-715 nm extend past the trained range 395-705 nm: extrapolating"]
+    # The default linear-sr: its prior's grid starts at 400 nm, so cave31's first band is refused before any work.
+    with pytest.raises(GeossrError, match="--model linear-sr cannot make the bands of cave31: .*387-413 nm"):
+        upsample_file(tmp_path / "rgb.tif", tmp_path / "default.tif", scale=2, sensor="cave31")
+    assert not (tmp_path / "default.tif").exists()

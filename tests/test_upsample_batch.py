@@ -296,3 +296,32 @@ def test_local_cluster_scheduler_matches_the_default_scheduler(first_batch, tmp_
     assert_valid_output(target, source)
     assert_same_raster(target, output_of(first_out, source))  # the same request without --scheduler
     assert hidden(tmp_path) == []
+
+
+@pytest.mark.parametrize("scheduler", [None, "local:2"])
+def test_ctrl_c_is_one_line_exit_130_and_leaves_nothing(scenes, tmp_path, scheduler):
+    """Ctrl-C, as a terminal sends it (SIGINT to the whole process group, cluster workers included),
+    once the first output is written and the second is under way."""
+    inputs = [scenes["pavia_s2"], scenes["pavia_full"], scenes["pavia_s110"]]
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    extra = ["--scheduler", scheduler] if scheduler else []
+    command = [*cli_command(), *map(str, upsample_args(inputs, out_dir, "-q", *extra, scale=6))]
+    proc = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            env=cli_env(), start_new_session=True)
+    try:
+        first = output_of(out_dir, inputs[0])
+        deadline = time.monotonic() + 120
+        while not (first.exists() and hidden(out_dir)) and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert first.exists() and hidden(out_dir), f"the second output never started (exit code {proc.poll()})"
+        os.killpg(proc.pid, signal.SIGINT)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 130
+    assert stderr.splitlines() == ["geossr: error: interrupted; no partial output left"]
+    assert sorted(p.name for p in out_dir.iterdir()) == [first.name]  # the finished one, no temporaries
+    assert_valid_output(first, inputs[0], scale=6)

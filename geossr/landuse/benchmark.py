@@ -84,7 +84,6 @@ def resolve_models(names: list[str], weights: list[str], input_sensor: str, devi
     Models for any input sensor (``linear``, ssif-any checkpoints) are given ``input_sensor``; the
     others keep the sensor they were trained for."""
     from geossr.models import build
-    from geossr.models.checkpoint import load_checkpoint
     from geossr.models.weights import installed_weights
 
     sensor = load_sensor(input_sensor)
@@ -97,22 +96,25 @@ def resolve_models(names: list[str], weights: list[str], input_sensor: str, devi
                 (float(net.prior.grid_nm[0]), float(net.prior.grid_nm[-1]))
             models.append(SRModel(f"{name} ({sensor.name.split(':')[0]})", net, output, CLOSED_FORM[name]))
         elif name in shipped:
-            models.append(_checkpoint_model(shipped[name], name, sensor, device, load_checkpoint))
+            models.append(_checkpoint_model(shipped[name], name, sensor, device))
         else:
             raise GeossrError(f"unknown model {name!r}: use {', '.join(CLOSED_FORM)} or a shipped weight name "
                               f"({', '.join(sorted(shipped)) or 'none installed'}); give checkpoints with --weights")
     for path in weights:
-        models.append(_checkpoint_model(path, None, sensor, device, load_checkpoint))
+        models.append(_checkpoint_model(path, None, sensor, device))
     labels = [m.label for m in models]
     if len(set(labels)) != len(labels):
         raise GeossrError(f"the same model is listed twice: {labels}")
     return models
 
 
-def _checkpoint_model(path, label, input_sensor: Sensor, device, load_checkpoint) -> SRModel:
+def _checkpoint_model(path, label, input_sensor: Sensor, device) -> SRModel:
+    from geossr.models import load
+
     if not Path(path).is_file():
         raise GeossrError(f"file not found: {path}")
-    net, card = load_checkpoint(path, device=device)
+    loaded = load(Path(path), None, device)  # a model for one sensor keeps its own
+    net, card = loaded.net, loaded.card
     if net.any_input_sensor:
         net.use_input_sensor(input_sensor)
     label = label or card.get("name") or Path(path).stem

@@ -63,6 +63,9 @@ class SuperResolver(nn.Module):
     def render(self, lr, rows, cols, intervals, cell) -> torch.Tensor:
         raise NotImplementedError
 
+    def check_output_bands(self, intervals_nm) -> None:
+        """Refuse, before any compute, (C, 2) target band intervals the model cannot make (default: none)."""
+
     def halo(self, cell: tuple[float, float]) -> tuple[int, int]:
         """(input pixels, output pixels) of context a window needs so its centre renders exactly."""
         raise NotImplementedError

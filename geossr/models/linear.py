@@ -171,6 +171,9 @@ class LinearPrior(SuperResolver):
     def halo(self, cell):
         return 2, 0  # the cubic kernel's taps
 
+    def check_output_bands(self, intervals_nm) -> None:
+        self.prior.responses(interval_sensor(intervals_nm), "output")
+
     def spectral_map(self, intervals) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(matrix (C, c), offset (C,), posterior std (C,)) for target bands with uniform responses over ``intervals``."""
         return prior_spectral_map(self.prior, self.input_sensor, interval_sensor(intervals))

@@ -11,6 +11,13 @@ bands ŷ. Untrained (the LIIF's last layer starts at zero) it is the prior exact
 Each band is encoded with the mean of all input bands as a second channel, a panchromatic-like guide
 that lets one band borrow edges the others show. The LIIF predicts a residual over the band's bicubic
 value.
+
+``native_identity`` makes the model the prior at the input's own resolution, where there is no detail
+to restore and the bicubic value is the input pixel. ``"fade"`` scales the residual by min(p − 1, 1):
+from p = 2 on it is the network as trained. The airborne network, trained without it, lost 0.75 dB to
+the prior at p = 1 and gained 0.77–1.06 dB at p = 2 and 4, so its shipped card fades. ``"scaled"``
+(by 1 − 1/p, at every p) was a second training run's choice (with a spectral-angle loss term): it did
+worse at every p > 1 (benchmarks/results/remote_fidelity.md).
 """
 
 from __future__ import annotations
@@ -25,6 +32,9 @@ from geossr.models.linear import SHIPPED_PRIOR, SpectralPrior, interval_sensor, 
 from geossr.spectral.bands import Sensor
 
 
+NATIVE_IDENTITY = (None, "fade", "scaled")
+
+
 @dataclass
 class EncodedBands:
     codes: torch.Tensor  # (B * c, h, w, hidden): band-major within each image
@@ -35,9 +45,13 @@ class PriorSR(ImplicitSuperResolver):
     name = "linear-sr"
     any_input_sensor = True
 
-    def __init__(self, input_sensor: Sensor, prior: str = SHIPPED_PRIOR, **implicit_options):
+    def __init__(self, input_sensor: Sensor, prior: str = SHIPPED_PRIOR, native_identity: str | None = None,
+                 **implicit_options):
+        if native_identity not in NATIVE_IDENTITY:
+            raise ValueError(f"native_identity must be one of {', '.join(map(str, NATIVE_IDENTITY))}")
         super().__init__(2, 1, **implicit_options)  # encoder input: (band, mean of bands); output: a residual
         self.prior = SpectralPrior.load(prior)
+        self.native_identity = native_identity
         last = self.pixel_mlp.layers[-1]
         torch.nn.init.zeros_(last.weight)
         torch.nn.init.zeros_(last.bias)
@@ -48,6 +62,9 @@ class PriorSR(ImplicitSuperResolver):
         self.input_sensor = sensor
         self.input_bands = len(sensor)
         return self
+
+    def check_output_bands(self, intervals_nm) -> None:
+        self.prior.responses(interval_sensor(intervals_nm), "output")
 
     def halo(self, cell):
         return max(super().halo(cell)[0], 2), 0  # the LIIF's reach, and the cubic kernel's taps
@@ -71,5 +88,9 @@ class PriorSR(ImplicitSuperResolver):
         b, c = encoded.image.shape[:2]
         residual = super().query(encoded.codes, pos.repeat_interleave(c, dim=0), cell.repeat_interleave(c, dim=0), None)
         residual = residual.reshape(b, c, -1).transpose(1, 2)  # (B, Q, c)
+        if self.native_identity:  # cell = 1 / p in input pixels
+            inverse_scale = cell.amax(dim=-1, keepdim=True)
+            factor = (1 / inverse_scale - 1).clamp(0, 1) if self.native_identity == "fade" else (1 - inverse_scale).clamp(min=0)
+            residual = residual * factor.to(residual.dtype)
         sharp = bicubic_at(encoded.image, pos).to(residual.dtype) + residual
         return (sharp @ matrix.T.to(sharp.dtype) + offset.to(sharp.dtype)).clamp(min=0)

@@ -80,7 +80,7 @@ MODELS = {
     "liif": (_liif, "LIIF with C outputs: any scale, the band set it was trained for"),
     "fmnet": (_fmnet, "FMNet: spectral SR for fixed sensors; p > 1 on a bicubically upsampled input"),
     "linear": (_linear, "linear MMSE spectral prior from airborne spectra, bicubic spatial (closed form, any sensor)"),
-    "linear-sr": (_linear_sr, "learnt spatial SR of each input band (any sensor), then the linear prior"),
+    "linear-sr": (_linear_sr, "the default: learnt spatial SR of each input band (any sensor), then the linear prior"),
     "bicubic": (_bicubic, "bicubic spatial + linear spectral interpolation (no training)"),
 }
 # What each constructor accepts beyond the factory's own arguments, for one-line config errors.
@@ -90,9 +90,13 @@ _CLASS_OF = {"ssif": "geossr.models.ssif:SSIF", "ssif-any": "geossr.models.ssif_
              "linear-sr": "geossr.models.linear_sr:PriorSR", "bicubic": "geossr.models.bicubic:BicubicBaseline"}
 
 
-def _accepted_fields(name: str) -> set[str]:
+def model_class(name: str) -> type[SuperResolver]:
     module, cls = _CLASS_OF[name].split(":")
-    target = getattr(__import__(module, fromlist=[cls]), cls)
+    return getattr(__import__(module, fromlist=[cls]), cls)
+
+
+def _accepted_fields(name: str) -> set[str]:
+    target = model_class(name)
     named = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
     fields = set()
     for function in [MODELS[name][0]] + [k.__init__ for k in target.__mro__ if "__init__" in vars(k)]:

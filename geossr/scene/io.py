@@ -210,7 +210,9 @@ def read_sensor(path: str | Path) -> Sensor | None:
 
 
 def sensor_from_dataset(dataset) -> Sensor | None:
-    stored = dataset.tags(ns=GEOSSR_DOMAIN).get("SENSOR_JSON")
+    # geossr's writer puts the JSON in its own domain; rioxarray's to_raster of a geossr.upsample
+    # result, in the default one.
+    stored = dataset.tags(ns=GEOSSR_DOMAIN).get("SENSOR_JSON") or dataset.tags().get("GEOSSR_SENSOR_JSON")
     if stored:
         try:
             return sensor_from_dict(json.loads(stored), where=f"{dataset.name} (GEOSSR metadata): ")
@@ -630,6 +632,6 @@ def raster_info(path: str | Path) -> dict:
             "sensor": sensor.name if sensor is not None else None,
             "georeferencing": ds.tags().get("GEOREFERENCING", "as stored" if ds.crs else "none"),
             "provenance": {key.removeprefix("GEOSSR_").lower(): value for key, value in ds.tags().items()
-                           if key.startswith("GEOSSR_")},
+                           if key.startswith("GEOSSR_") and key != "GEOSSR_SENSOR_JSON"},  # shown as bands
             "bands": bands,
         }

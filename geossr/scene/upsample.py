@@ -33,12 +33,12 @@ from geossr.device import EmulatedPrecisionWarning, emulated_precision_warning, 
 from geossr.consistency import covered_input_bands
 from geossr.errors import GeossrError
 from geossr.fileio import check_no_other_writer
-from geossr.models import build
-from geossr.models.checkpoint import load_checkpoint, read_card
+from geossr.models import load as load_model
+from geossr.models.checkpoint import read_card
+from geossr.models.loader import ANY_SENSOR_SSIF, DEFAULT_MODEL
 from geossr.models.linear import LinearPrior
 from geossr.models.limits import (check_band_range, check_input_reach, check_scale, half_maximum_extents_nm,
                                   usable_input_bands)
-from geossr.models.weights import installed_weights
 from geossr.scene.engine import PRECISIONS, REFLECTANCE_BOUND, torch_threads_per_task, upsample_reflectance
 from geossr.scene.io import (Progress, check_creation_options, check_output_path, check_valid_pixels,
                              checksum_matches, dataset_basename, input_identity, open_dataset, open_raster,
@@ -46,50 +46,22 @@ from geossr.scene.io import (Progress, check_creation_options, check_output_path
 from geossr.scene.radiometry import PLAUSIBLE_BOUND, dataset_scale, implausible_values, parse_input_scale
 from geossr.scene.simulate import resolve_input_sensor
 from geossr.spectral.bands import Sensor
-from geossr.spectral.sensors import load_sensor, sensor_from_dict
+from geossr.spectral.sensors import load_sensor
 
 DTYPES = {"float32": (np.float32, float("nan")), "uint16": (np.uint16, 65535)}
 UINT16_SCALE = 10000  # uint16 output holds reflectance x 10000, as Sentinel-2 L2A does
 
 
-ANY_SENSOR_MODEL = "ssif-any"
-
-
 def choose_model(model_name: str | None, weights: str | None, input_sensor: Sensor):
-    """(model, card, weights label, note) for the request; a clear error when weights are missing.
+    """(model, card, weights label, note) for the request (``geossr.models.load``).
 
-    ``--model ssif`` (the default) takes the shipped SSIF trained for the input sensor, else the
-    shipped any-sensor SSIF; ``ssif-any`` always the latter. ``note`` names the any-sensor model when
-    it is used (None otherwise). With ``weights``, the model is the checkpoint's; a ``model_name``
-    given as well must be that model.
+    With ``weights``, the model is the checkpoint's; a ``model_name`` given as well must be that
+    model. Without, ``model_name`` (default ``linear-sr``) takes its shipped weights for the input sensor.
     """
-    if weights is not None:
-        if model_name is not None:
-            check_weights_model(model_name, weights)
-        model, card = load_checkpoint(weights, expect_input_sensor=input_sensor)
-        return model, card, str(weights), None
-    model_name = model_name or "ssif"
-    if model_name in ("bicubic", "linear"):  # closed form: no weights to choose
-        label = "none" if model_name == "bicubic" else "linear_prior_airborne"
-        return build(model_name, input_sensor=input_sensor), {}, label, None
-    shipped = installed_weights()
-    for entry in shipped:
-        if entry["model"] != model_name or model_name == ANY_SENSOR_MODEL:
-            continue
-        trained = sensor_from_dict(entry["card"]["model"]["input_sensor"])  # no need to build the network
-        if len(trained) == len(input_sensor) and np.allclose(trained.centers_nm, input_sensor.centers_nm, atol=1.0):
-            model, card = load_checkpoint(entry["path"])
-            return model, card, entry["name"], None
-    any_sensor = [entry for entry in shipped if entry["model"] == ANY_SENSOR_MODEL]
-    if model_name in ("ssif", ANY_SENSOR_MODEL) and any_sensor:
-        name = any_sensor[0]["name"]
-        model, card = load_checkpoint(any_sensor[0]["path"], expect_input_sensor=input_sensor)
-        reason = "" if model_name == ANY_SENSOR_MODEL else f"no ssif weights for input sensor {input_sensor.name}: "
-        return model, card, name, f"{reason}using the any-sensor model {name}"
-    raise GeossrError(
-        f"no shipped {model_name} weights for input sensor {input_sensor.name} ({len(input_sensor)} bands); "
-        "pass --weights FILE (train one with `geossr train configs/...`) or use --model ssif or --model bicubic"
-    )
+    if weights is not None and model_name is not None:
+        check_weights_model(model_name, weights)
+    loaded = load_model(Path(weights) if weights is not None else model_name or DEFAULT_MODEL, input_sensor)
+    return loaded.net, loaded.card, loaded.label, loaded.note
 
 
 # With their articles, for messages
@@ -101,7 +73,7 @@ def check_weights_model(model_name: str, weights: str) -> None:
     model anyway, and fail later on that model's limits without naming the mix-up."""
     held = read_card(weights)["model"]["name"]
     # --model ssif falls back to the any-sensor SSIF anyway, so it takes its checkpoints too
-    if held == model_name or (model_name == "ssif" and held == ANY_SENSOR_MODEL):
+    if held == model_name or (model_name == "ssif" and held == ANY_SENSOR_SSIF):
         return
     kind = _MODEL_KINDS.get(held, f"a {held}")
     if model_name in ("bicubic", "linear"):
@@ -211,6 +183,11 @@ def upsample_file(
     ):
         raise GeossrError(f"--model {net.name} produces only the {len(net.fixed_intervals_nm)} bands it was "
                           f"trained for, not {target.name}; use ssif for other band sets")
+    try:
+        net.check_output_bands(target.intervals_nm)
+    except GeossrError as exc:
+        raise GeossrError(f"--model {net.name} cannot make the bands of {target.name}: {exc}; "
+                          "another --model may (geossr models list)") from None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         check_scale(scale, training.get("scale_range"))

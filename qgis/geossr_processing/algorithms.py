@@ -22,7 +22,7 @@ from . import runner
 from .config import configured_executable
 
 ICONS = Path(__file__).parent / "icons"
-MODELS = ["ssif", "ssif-any", "liif", "fmnet", "linear", "bicubic"]
+MODELS = ["linear-sr", "ssif", "ssif-any", "liif", "fmnet", "linear", "bicubic"]  # geossr.models.MODELS, default first
 DEVICES = ["auto", "cpu", "cuda"]
 
 _SENSOR_HELP = (
@@ -135,10 +135,11 @@ class UpsampleAlgorithm(GeossrAlgorithm):
             "<code>geossr upsample</code>).</p>"
             "<p><b>Scale</b>: pixels become this many times smaller (1-16, fractional allowed).</p>"
             + _SENSOR_HELP +
-            "<p><b>Model</b>: ssif (default; the weights for the input sensor, else the any-sensor model), "
-            "ssif-any, liif, fmnet, linear (no weights: a closed-form spectral estimate from airborne spectra, "
+            "<p><b>Model</b>: linear-sr (default; learnt spatial detail of each input band, then the linear "
+            "spectral prior: any input sensor, the best on airborne scenes it never saw), ssif (the weights for "
+            "the input sensor, else the any-sensor model), ssif-any, liif, fmnet, linear (no weights: a closed-form spectral estimate from airborne spectra, "
             "any input sensor) or bicubic (no weights: bicubic in space, linear interpolation between the "
-            "input bands in wavelength). <b>Weights</b>: a checkpoint trained with <code>geossr train</code>.</p>"
+            "input bands in wavelength; its bands are the target's). <b>Weights</b>: a checkpoint trained with <code>geossr train</code>.</p>"
             "<p>Advanced: <b>tile size</b> bounds memory; <b>device</b> auto uses a GPU if there is one; "
             "<b>COG</b> writes a Cloud-Optimized GeoTIFF.</p>"
             "<p>Cancelling stops geossr; no partial output is left behind.</p>"
@@ -152,7 +153,7 @@ class UpsampleAlgorithm(GeossrAlgorithm):
         ))
         self.add_sensor_parameters(default="rosis")
         self.addParameter(QgsProcessingParameterEnum(
-            "MODEL", "Model", options=MODELS, defaultValue="ssif", usesStaticStrings=True,
+            "MODEL", "Model", options=MODELS, defaultValue=MODELS[0], usesStaticStrings=True,
         ))
         advanced = [
             QgsProcessingParameterFile("WEIGHTS", "Weights (.safetensors checkpoint)",
