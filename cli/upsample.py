@@ -148,7 +148,7 @@ def upsample(
     ),
 ) -> None:
     """Super-resolve scenes: more bands and finer pixels, written as georeferenced GeoTIFF/COG."""
-    from geossr.errors import GeossrError
+    from geossr.errors import DiskFullError, GeossrError
     from geossr.scene.io import dataset_basename, dataset_stem
     from geossr.scene.simulate import check_override_metadata
     from geossr.scene.upsample import check_options, upsample_file
@@ -190,6 +190,10 @@ def upsample(
                     if spectrum:
                         plot_spectrum(source, target, spectrum[0], spectrum[1], input_sensor=input_sensor,
                                       override_metadata=override_metadata, input_scale=input_scale)
+            except DiskFullError as exc:
+                if len(targets) == 1:
+                    raise
+                raise GeossrError(f"{source}: {exc}; stopping the batch (outputs finished before it are kept)") from None
             except GeossrError as exc:
                 if len(targets) == 1:
                     raise

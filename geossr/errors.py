@@ -15,3 +15,7 @@ class CoverageError(GeossrError, ValueError):
 
 class RasterError(GeossrError):
     """An input raster cannot be read, or an output cannot be written."""
+
+
+class DiskFullError(RasterError):
+    """The output's disk is full: a batch stops here, since the next outputs would fail alike."""

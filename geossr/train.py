@@ -94,6 +94,9 @@ _TRAIN_FIELDS = {
     # Weight of the mean spectral angle (radians) added to the L1 loss. L1 is ruled by bright pixels
     # and bands; the angle weighs every pixel's spectral shape alike, dark water and shadow included.
     "sam_weight": (float, 0.0),
+    # A checkpoint of the same model and architecture whose weights the run starts from (fine-tuning);
+    # the optimizer, schedule and step count start afresh.
+    "init_weights": ((str, type(None)), None),
 }
 PRECISIONS = ("fp32", "bf16")
 
@@ -268,6 +271,8 @@ class Trainer:
         self.device = torch.device(resolve_device(device))
         torch.manual_seed(config.seed)
         self.model = build(**config.model).to(self.device)
+        if config.train["init_weights"] is not None:
+            self._start_from(config.train["init_weights"])
         self.validation_sensor = self.model.input_sensor
         data = config.data
         input_sensor = self.validation_sensor
@@ -298,6 +303,15 @@ class Trainer:
     @property
     def weights_path(self) -> Path:
         return self.out_dir / "model.safetensors"
+
+    def _start_from(self, weights: str) -> None:
+        from geossr.models.checkpoint import load_checkpoint
+
+        start, _ = load_checkpoint(weights, expect_model=self.config.model["name"])
+        try:
+            self.model.load_state_dict(start.state_dict())
+        except RuntimeError:
+            raise ConfigError(f"train field 'init_weights': {weights} does not fit this config's architecture") from None
 
     @property
     def state_path(self) -> Path:

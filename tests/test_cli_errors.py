@@ -103,6 +103,14 @@ def _rosis_copy(fill: float | None = None, nodata: float | None = None, tags: di
     return write
 
 
+def _damaged_rosis(path: Path) -> None:
+    """The ROSIS example with 200 kB of its compressed blocks overwritten: the header is intact, a block is not."""
+    data = bytearray(ROSIS.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 200_000] = b"\xff" * 200_000
+    path.write_bytes(bytes(data))
+
+
 def _simulated(source: Path, sensor: str, scale: float | None = None):
     """A writer of what ``sensor`` sees of a real example (geossr simulate): a file that declares ``sensor``."""
     def write(path: Path) -> None:
@@ -276,7 +284,13 @@ CASES = [
                                ("no_port", "tcp://127.0.0.1", r"missing port"),
                                ("no_workers", "local:0", r"cores available"),
                                ("too_many_workers", "local:100000", r"cores available"))],
+    # 18. GDAL's read failures as one line naming the file (issue 27 item 7)
+    *[Case(f"{command}_damaged_block", args, (r"^geossr: error: cannot read damaged\.tif: band \d+: IReadBlock failed",
+                                             r"Decoding error"), files={"damaged.tif": _damaged_rosis})
+      for command, args in (("upsample", _upsample("damaged.tif")), ("simulate", _simulate("damaged.tif", "ikonos:blue,green,red,nir")))],
     Case("upsample_block_size", _upsample(ROSIS, "--co", "BLOCKXSIZE=7"), (r"BLOCKXSIZE=7", r"multiple of 16")),
+    Case("upsample_tile_not_whole_blocks", _upsample(ROSIS, "--tile", "100"), (r"--tile must be a multiple of 16",
+                                                                                 r"got 100; try 96")),
     Case("upsample_unknown_creation_option", _upsample(ROSIS, "--co", "FOO=1", "--overwrite"),
          (r"GTiff", r"does not support creation option FOO"), files={"out.tif": PREVIOUS_OUTPUT}),
     Case("upsample_cog_creation_option_value", _upsample(ROSIS, "--cog", "--co", "COMPRESS=BOGUS"),

@@ -234,3 +234,22 @@ def test_temporaries_of_a_killed_writer_are_removed_and_only_those(inputs, finis
         assert rerun.returncode == 0, rerun.stderr
         assert hidden(tmp_path) == sorted([live.name, ".out.tif.tif.lock"])
     assert_same_pixels(tmp_path / "out.tif", read(output(finished, "a")))
+
+
+@pytest.mark.parametrize("tile", [64, 96, 128])
+def test_tiles_write_whole_blocks_so_the_file_does_not_grow(rosis_example, tmp_path, tile):
+    """A block written in parts is appended by GDAL (the old bytes left dead): with 192 px blocks and
+    128 px tiles this output was 1.8x the size. Blocks now divide the tile."""
+    from geossr.scene.simulate import simulate
+    from geossr.scene.upsample import upsample_file
+
+    simulate(rosis_example, "ikonos:blue,green,red,nir", tmp_path / "ikonos.tif", scale=4)  # 25 x 25 px
+    sizes = {}
+    for t in (256, tile):
+        out = tmp_path / f"t{t}.tif"
+        upsample_file(tmp_path / "ikonos.tif", out, scale=8, sensor="rosis", model="bicubic", tile=t)
+        with rasterio.open(out) as ds:
+            block = ds.block_shapes[0]
+        sizes[t] = out.stat().st_size
+    assert block == (tile, tile)
+    assert sizes[tile] < 1.05 * sizes[256], sizes

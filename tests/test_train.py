@@ -100,6 +100,20 @@ def test_resume_refuses_another_config_but_not_edited_limits(shared_data, tmp_pa
         Trainer(TrainConfig.from_dict(other), tmp_path / "run", "cpu").resume()
 
 
+def test_init_weights_starts_from_a_checkpoint_and_refuses_another_architecture(shared_data, tmp_path):
+    first = Trainer(TrainConfig.from_dict(tiny_config(shared_data)), tmp_path / "first", "cpu")
+    first.run()
+    document = tiny_config(shared_data, init_weights=str(tmp_path / "first/model.safetensors"))
+    tuned = Trainer(TrainConfig.from_dict(document), tmp_path / "tuned", "cpu")
+    assert tuned.step == 0
+    for key, value in first.model.state_dict().items():
+        assert torch.equal(value, tuned.model.state_dict()[key]), key
+    wider = tiny_config(shared_data, init_weights=document["train"]["init_weights"])
+    wider["model"]["pixel_hidden"] = [48]
+    with pytest.raises(ConfigError, match="does not fit this config's architecture"):
+        Trainer(TrainConfig.from_dict(wider), tmp_path / "wider", "cpu")
+
+
 @pytest.mark.parametrize(
     "change, message",
     [

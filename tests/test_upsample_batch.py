@@ -325,3 +325,27 @@ def test_ctrl_c_is_one_line_exit_130_and_leaves_nothing(scenes, tmp_path, schedu
     assert stderr.splitlines() == ["geossr: error: interrupted; no partial output left"]
     assert sorted(p.name for p in out_dir.iterdir()) == [first.name]  # the finished one, no temporaries
     assert_valid_output(first, inputs[0], scale=6)
+
+
+@pytest.fixture
+def full_disk(tmp_path):
+    """A 2 MB tmpfs: where the machine lets the test mount one (root, or CAP_SYS_ADMIN)."""
+    mount_point = tmp_path / "small"
+    mount_point.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2M", "tmpfs", str(mount_point)],
+                             capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.strip()}")
+    yield mount_point
+    subprocess.run(["umount", str(mount_point)], check=True)
+
+
+def test_a_full_disk_is_one_line_naming_the_output_and_stops_the_batch(scenes, full_disk, tmp_path):
+    inputs = [scenes["pavia_full"], scenes["pavia_s2"]]
+    result = geossr(*upsample_args(inputs, full_disk, scale=8), cwd=tmp_path)
+    assert result.returncode == 1
+    first = output_of(full_disk, inputs[0])
+    assert error_lines(result.stderr) == [
+        f"geossr: error: {inputs[0]}: no space left on device writing {first}; stopping the batch "
+        "(outputs finished before it are kept)"], result.stderr
+    assert list(full_disk.iterdir()) == []  # no partial output, no temporary

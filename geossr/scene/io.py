@@ -21,6 +21,7 @@ import logging
 import mmap
 import os
 import re
+import shutil
 import tempfile
 import urllib.parse
 import warnings
@@ -40,7 +41,7 @@ from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 from rasterio.windows import Window
 
 from geossr import __version__
-from geossr.errors import GeossrError, RasterError, SensorError
+from geossr.errors import DiskFullError, GeossrError, RasterError, SensorError
 from geossr.fileio import atomic_output, output_lock
 from geossr.spectral.bands import Band, Sensor
 from geossr.spectral.sensors import sensor_from_dict
@@ -190,7 +191,7 @@ def check_valid_pixels(data: xr.DataArray, path: str | Path, bound: float | None
     total = np.zeros(4, dtype=np.int64)
     batch = dask_threads()
     for start in range(0, len(blocks), batch):
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _naming_failures(dataset_basename(path), None):
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
             found = dask.compute(*[dask.delayed(counts)(block) for block in blocks[start : start + batch]])
         total += np.sum(found, axis=0)
@@ -421,7 +422,10 @@ def write_raster(
     if data.sizes["band"] != len(sensor):
         raise GeossrError(f"{data.sizes['band']} bands of data but sensor {sensor.name} has {len(sensor)}")
     options = {k.upper(): v for k, v in (creation_options or {}).items()}
-    profile = _gtiff_profile(data.sizes["y"], data.sizes["x"], len(sensor), dtype, nodata, {} if cog else options)
+    array = data.transpose("band", "y", "x").data
+    tile = max(array.chunks[1][0], array.chunks[2][0]) if isinstance(array, dask.array.Array) else None
+    profile = _gtiff_profile(data.sizes["y"], data.sizes["x"], len(sensor), dtype, nodata, {} if cog else options,
+                             tile=tile)
     profile.update(crs=data.rio.crs, transform=data.rio.transform())
 
     def write_gtiff(target: str) -> None:
@@ -431,13 +435,12 @@ def write_raster(
                 _write_metadata(dst, sensor, {**(tags or {}), CHECKSUM_TAG: _CHECKSUM_PLACEHOLDER})
                 if scale is not None:
                     dst.scales = (scale,) * len(sensor)
-                array = data.transpose("band", "y", "x").data
                 if isinstance(array, dask.array.Array):
                     _stream_blocks(dst, array, dtype, blocks_in_flight or default_blocks_in_flight(), progress)
                 else:
                     dst.write(np.asarray(array, dtype=dtype))
 
-    with output_lock(path, ".tmp.tif"):
+    with output_lock(path, ".tmp.tif"), _naming_failures((tags or {}).get("GEOSSR_SOURCE", "the input"), path):
         if not cog:
             with atomic_output(path, suffix=".tmp.tif") as tmp_name:
                 write_gtiff(tmp_name)
@@ -454,6 +457,36 @@ def write_raster(
                 _record_checksum(cog_name)
     _report_done(progress, data)
     return path
+
+
+# Below this much free space, a failed write is taken for a full disk (GDAL's error says only
+# "TIFFAppendToStrip: Write error").
+FULL_DISK_BYTES = 64 * 2**20
+
+
+@contextlib.contextmanager
+def _naming_failures(source: str, path: Path | None):
+    """GDAL's read failures of ``source`` and write failures of ``path``, as one line naming the file."""
+    try:
+        yield
+    except RasterioIOError as exc:
+        detail = gdal_failure_detail(exc)
+        if path is not None and (str(exc).startswith("Write failed") or "No space left" in detail):
+            if shutil.disk_usage(path.parent).free < FULL_DISK_BYTES or "No space left" in detail:
+                raise DiskFullError(f"no space left on device writing {path}") from None
+            raise RasterError(f"cannot write {path}: {detail}") from None
+        raise RasterError(f"cannot read {source}: {detail.removeprefix(source + ', ')}") from None
+
+
+def gdal_failure_detail(exc: BaseException) -> str:
+    """The GDAL messages behind rasterio's "Read failed. See previous exception for details.", outermost first."""
+    messages, cause = [], exc
+    while cause is not None:
+        text = str(cause).strip().rstrip(".")
+        if text and "See previous exception" not in text and not any(text in m for m in messages):
+            messages.append(text)
+        cause = cause.__cause__ or cause.__context__
+    return "; ".join(messages) or str(exc)
 
 
 # Written with the other tags as this placeholder and overwritten in place, same length, once the
@@ -505,9 +538,24 @@ def _record_checksum(path: str) -> None:
             start = mapped.find(item + _CHECKSUM_PLACEHOLDER.encode(), start + 1)
 
 
-def _gtiff_profile(height: int, width: int, count: int, dtype: str, nodata, options: dict) -> dict:
+def block_size(height: int, width: int, tile: int | None) -> int:
+    """The output's square block: one that tiles of ``tile`` pixels fill whole.
+
+    GDAL appends a block written in parts once it has left the block cache, and leaves the old bytes
+    as dead space: with 192 px blocks and 128 px tiles a 200 x 200 x 102 output took 20.4 MB against
+    11.4 MB with aligned writes. So the block is the largest multiple of 16 up to 512 that divides
+    the tile (256 for the default tile), else 256; never more than the image needs.
+    """
+    block = 256
+    if tile is not None:
+        block = next((b for b in range(min(tile, 512) // 16 * 16, 15, -16) if tile % b == 0), 256)
+    return block if min(height, width) >= block else 16 * max(1, min(height, width) // 16)
+
+
+def _gtiff_profile(height: int, width: int, count: int, dtype: str, nodata, options: dict,
+                   tile: int | None = None) -> dict:
     """rasterio's profile of a streamed GeoTIFF, GDAL creation ``options`` (upper-case keys) applied last."""
-    block = 256 if min(height, width) >= 256 else 16 * max(1, min(height, width) // 16)
+    block = block_size(height, width, tile)
     profile = {
         "driver": "GTiff",
         "width": width,

@@ -93,8 +93,11 @@ def check_options(*, scale: float, input_scale: float | str | None, dtype: str, 
         raise GeossrError(f"--dtype must be one of {', '.join(DTYPES)}")
     if precision not in PRECISIONS:
         raise GeossrError(f"--precision must be one of {', '.join(PRECISIONS)}")
-    if tile < 16:
-        raise GeossrError(f"--tile must be at least 16 output pixels, got {tile}")
+    if tile < 16 or tile % 16:
+        # whole output blocks per tile (geossr.scene.io.block_size): GDAL appends a block written in
+        # parts, so misaligned tiles grew a file by up to 1.8x
+        raise GeossrError(f"--tile must be a multiple of 16 output pixels (the output's blocks), got {tile}; "
+                          f"try {max(16, round(tile / 16) * 16)}")
     parse_input_scale(input_scale)
     check_creation_options({k.upper(): v for k, v in (creation_options or {}).items()}, dtype=dtype,
                            nodata=DTYPES[dtype][1], cog=cog)
