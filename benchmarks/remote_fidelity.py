@@ -56,7 +56,7 @@ AIRBORNE = {"ssif-any (airborne, prior start)": Path("checkpoints/ssif_airborne_
             "linear-sr (airborne, as trained)": Path("checkpoints/linear_sr_airborne/model.safetensors"),
             "linear-sr (airborne, 1 - 1/p in training, L1 + SAM)": Path("checkpoints/linear_sr_airborne_v2/model.safetensors"),
             "linear-sr (airborne, + 5000 steps L1 + SAM)": Path("checkpoints/linear_sr_airborne_sam/model.safetensors"),
-            "linear-sr (shipped: as trained, the prior at p = 1)": WEIGHTS_DIR / "linear_sr_airborne.safetensors"}
+            "linear-sr (shipped: + 5000 steps L1 + SAM, the prior at p = 1)": WEIGHTS_DIR / "linear_sr_airborne.safetensors"}
 SEEN_SAMSON = {"ssif (IKONOS)", "ssif-any (CAVE + Jasper + SAMSON)"}
 
 

@@ -69,6 +69,19 @@ def test_sigterm_exits_143_and_leaves_no_partial_output(geossr_exe, rosis_exampl
     assert leftovers(tmp_path, output.name) == []
 
 
+def test_plugin_runner_passes_on_geossrs_notes(geossr_exe, tmp_path):
+    from geossr.scene.simulate import simulate
+
+    simulate(Path(__file__).parents[1] / "examples/pavia_rosis_100x100.tif", "sentinel2_msi:B02,B03,B04",
+             tmp_path / "s2.tif", scale=4)
+    outputs = []
+    runner.run(["upsample", str(tmp_path / "s2.tif"), "--scale", "2", "--sensor", "rosis", "--model", "ssif",
+                "-o", str(tmp_path / "out.tif"), "--progress-json"], geossr_exe, on_progress=lambda done, total: None,
+               is_canceled=lambda: False, on_warning=print, on_output=outputs.append)
+    assert "geossr: no ssif weights for input sensor sentinel2_msi:B02,B03,B04: using the any-sensor model " \
+           "ssif_anysensor_default" in outputs
+
+
 def test_plugin_runner_turns_geossr_errors_into_one_message(geossr_exe, rosis_example, tmp_path):
     with pytest.raises(runner.GeossrRunError) as error:
         runner.run(["upsample", str(rosis_example), "--scale", "2", "--sensor", "rosis", "--model", "fmnet",

@@ -15,9 +15,9 @@ S2_BANDS = "sentinel2_msi:B02,B03,B04,B08"
 
 @pytest.mark.slow
 def test_sentinel2_falls_back_to_the_any_sensor_model_and_says_so(shared_data, run_geossr, tmp_path):
-    # No Sentinel-2 SSIF weights: the default model takes the any-sensor SSIF and names it.
+    # No Sentinel-2 SSIF weights: --model ssif takes the any-sensor SSIF and names it.
     result = run_geossr("upsample", shared_data / S2_PATCH, "-p", "2", "-s", "grid:450:850:8", "--input-sensor",
-                        S2_BANDS, "-o", "sr.tif", "--json", cwd=tmp_path)
+                        S2_BANDS, "-m", "ssif", "-o", "sr.tif", "--json", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     (summary,) = json.loads(result.stdout)
     assert summary["model"] == "ssif-any" and summary["weights"] == "ssif_anysensor_default"

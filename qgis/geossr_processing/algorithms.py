@@ -24,6 +24,7 @@ from .config import configured_executable
 ICONS = Path(__file__).parent / "icons"
 MODELS = ["linear-sr", "ssif", "ssif-any", "liif", "fmnet", "linear", "bicubic"]  # geossr.models.MODELS, default first
 DEVICES = ["auto", "cpu", "cuda"]
+DTYPES = ["float32", "uint16"]
 
 _SENSOR_HELP = (
     "<p><b>Target sensor</b>: a sensor shipped with geossr (<code>geossr sensors list</code>). "
@@ -140,8 +141,12 @@ class UpsampleAlgorithm(GeossrAlgorithm):
             "the input sensor, else the any-sensor model), ssif-any, liif, fmnet, linear (no weights: a closed-form spectral estimate from airborne spectra, "
             "any input sensor) or bicubic (no weights: bicubic in space, linear interpolation between the "
             "input bands in wavelength; its bands are the target's). <b>Weights</b>: a checkpoint trained with <code>geossr train</code>.</p>"
-            "<p>Advanced: <b>tile size</b> bounds memory; <b>device</b> auto uses a GPU if there is one; "
-            "<b>COG</b> writes a Cloud-Optimized GeoTIFF.</p>"
+            "<p>Advanced: <b>tile size</b> (a multiple of 16) bounds memory; <b>device</b> auto uses a GPU if "
+            "there is one; <b>COG</b> writes a Cloud-Optimized GeoTIFF; <b>input scale</b> turns stored values "
+            "into reflectance (0.0001 for Sentinel-2 / Landsat L2 DN, 0.00392 for 8-bit, auto: geossr's rule; "
+            "empty: the file's own scale); <b>consistency</b> projects the output so that it re-integrates "
+            "exactly to the input bands; <b>output data type</b> uint16 stores reflectance x 10000 with a "
+            "GDAL scale.</p>"
             "<p>Cancelling stops geossr; no partial output is left behind.</p>"
         )
 
@@ -164,6 +169,12 @@ class UpsampleAlgorithm(GeossrAlgorithm):
             QgsProcessingParameterEnum("DEVICE", "Device", options=DEVICES, defaultValue="auto",
                                        usesStaticStrings=True),
             QgsProcessingParameterBoolean("COG", "Write a Cloud-Optimized GeoTIFF", defaultValue=False),
+            QgsProcessingParameterString("INPUT_SCALE", "Input scale (reflectance = stored value x F, or auto)",
+                                         optional=True),
+            QgsProcessingParameterBoolean("CONSISTENCY", "Re-integrate exactly to the input bands (consistency)",
+                                          defaultValue=False),
+            QgsProcessingParameterEnum("DTYPE", "Output data type", options=DTYPES, defaultValue=DTYPES[0],
+                                       usesStaticStrings=True),
         ]
         for parameter in advanced:
             parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
@@ -176,14 +187,19 @@ class UpsampleAlgorithm(GeossrAlgorithm):
             "upsample", self.input_path(parameters, context),
             "--scale", repr(self.parameterAsDouble(parameters, "SCALE", context)),
             *self.sensor_arguments(parameters, context),
-            "--model", self.parameterAsEnumString(parameters, "MODEL", context),
             "--tile", str(self.parameterAsInt(parameters, "TILE", context)),
             "--device", self.parameterAsEnumString(parameters, "DEVICE", context),
+            "--dtype", self.parameterAsEnumString(parameters, "DTYPE", context),
             "--output", output, "--overwrite", "--progress-json",
         ]
         weights = self.parameterAsFile(parameters, "WEIGHTS", context)
-        if weights:
-            arguments += ["--weights", weights]
+        # With weights the checkpoint decides the model, as on the command line without --model
+        arguments += ["--weights", weights] if weights else ["--model", self.parameterAsEnumString(parameters, "MODEL", context)]
+        input_scale = self.parameterAsString(parameters, "INPUT_SCALE", context).strip()
+        if input_scale:
+            arguments += ["--input-scale", input_scale]
+        if self.parameterAsBoolean(parameters, "CONSISTENCY", context):
+            arguments.append("--consistency")
         if self.parameterAsBoolean(parameters, "COG", context):
             arguments.append("--cog")
         self.run_geossr(arguments, feedback)

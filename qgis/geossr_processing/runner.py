@@ -14,6 +14,7 @@ import threading
 
 ERROR_PREFIX = "geossr: error: "
 WARNING_PREFIX = "geossr: warning: "
+NOTE_PREFIX = "geossr: "
 # Set by QGIS for its own Python; the geossr executable runs its own interpreter.
 _FOREIGN_PYTHON_VARIABLES = ("PYTHONPATH", "PYTHONHOME")
 
@@ -106,6 +107,8 @@ def run(arguments: list[str], executable: str, *, on_progress, is_canceled, on_w
     for line in stderr.splitlines():
         if line.startswith(WARNING_PREFIX):
             on_warning(line[len(WARNING_PREFIX):])
+        elif line.startswith(NOTE_PREFIX) and not line.startswith(ERROR_PREFIX):
+            on_output(line)  # a note, e.g. which model stood in for the one asked
     if returncode != 0:
         raise GeossrRunError(error_message(stderr, returncode))
 
