@@ -59,13 +59,16 @@ def array_sensor(data: xr.DataArray) -> Sensor | None:
     return sensor_from_dict(json.loads(stored), where="the array's GEOSSR_SENSOR_JSON: ") if stored else None
 
 
+def _as_sensor(spec: Sensor | str | None) -> Sensor | None:
+    return load_sensor(spec) if isinstance(spec, str) else spec
+
+
 def load_model(model: str | Path = DEFAULT_MODEL, input_sensor: Sensor | str | None = None, *,
                weights: str | Path | None = None, device: str = "auto") -> SuperResolver:
     """A model ready to run: a name (``ssif``, ``linear-sr``, ``linear``, ``bicubic``…, with its shipped
     weights for ``input_sensor``), a shipped weight name, or ``weights`` (a checkpoint path)."""
-    sensor = load_sensor(input_sensor) if isinstance(input_sensor, str) else input_sensor
     target = Path(weights) if weights is not None else model
-    return load(target, sensor, resolve_device(device)).net
+    return load(target, _as_sensor(input_sensor), resolve_device(device)).net
 
 
 def upsample(
@@ -94,8 +97,7 @@ def upsample(
     if isinstance(model, SuperResolver):
         net = model
     else:
-        source = load_sensor(input_sensor) if isinstance(input_sensor, str) else input_sensor
-        source = source or array_sensor(data)
+        source = _as_sensor(input_sensor) or array_sensor(data)
         if source is None:
             raise GeossrError("the array declares no band wavelengths: give input_sensor (e.g. "
                               "'sentinel2_msi:B02,B03,B04,B08'), or open it with geossr.open_raster")
@@ -103,7 +105,7 @@ def upsample(
     if data.sizes.get("band") != len(net.input_sensor):
         raise GeossrError(f"the array has {data.sizes.get('band')} bands but the model reads "
                           f"{len(net.input_sensor)} ({net.input_sensor.name})")
-    out_sensor = load_sensor(sensor) if isinstance(sensor, str) else sensor
+    out_sensor = _as_sensor(sensor)
     out = upsample_array(data, scale, out_sensor, net, input_scale=input_scale, tile=tile, device=target,
                          precision=precision, consistency=consistency)
     out = with_bands(out.rename("reflectance"), out_sensor)
