@@ -1,4 +1,9 @@
-"""Progress for people (a rich bar driven by dask's scheduler callbacks) and for programs (JSON lines)."""
+"""Progress for people (one rich bar per output file) and for programs (JSON lines).
+
+Both follow the output blocks as they are written (the library's ``progress(done, total)``), so a
+dask cluster (``--scheduler``) shows the same bar as the local scheduler, and a scene of thousands
+of tiles one bar, not one per compute batch.
+"""
 
 from __future__ import annotations
 
@@ -6,38 +11,23 @@ import contextlib
 import json
 import sys
 
-from dask.callbacks import Callback
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from geossr_cli.output import err_console
 
 
-class _RichDaskProgress(Callback):
-    def __init__(self, progress: Progress, description: str):
-        super().__init__()
-        self.progress = progress
-        self.description = description
-        self.task = None
-
-    def _start_state(self, dsk, state):
-        total = sum(len(state[key]) for key in ("ready", "waiting", "running", "finished"))
-        self.task = self.progress.add_task(self.description, total=total)
-
-    def _posttask(self, key, result, dsk, state, worker_id):
-        self.progress.advance(self.task)
-
-
 @contextlib.contextmanager
-def dask_progress(description: str, enabled: bool = True):
-    """Show progress of every dask computation inside the block (on stderr, if it is a terminal)."""
+def block_progress(description: str, enabled: bool = True):
+    """Yield a ``progress(done, total)`` callback that draws one bar on stderr (None when disabled or
+    stderr is not a terminal); the bar goes away when the block ends."""
     if not (enabled and err_console.is_terminal):
-        yield
+        yield None
         return
-    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("blocks"),
                TimeElapsedColumn())
-    with Progress(*columns, console=err_console, transient=True) as progress:
-        with _RichDaskProgress(progress, description):
-            yield
+    with Progress(*columns, console=err_console, transient=True) as bar:
+        task = bar.add_task(description, total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
 
 
 def print_progress_json(done: int, total: int, **about) -> None:

@@ -42,13 +42,13 @@ def simulate(
 ) -> None:
     """Simulate a sensor from a hyperspectral cube by spectral-response integration."""
     from geossr.scene.simulate import simulate as simulate_scene  # heavy: rioxarray, dask
-    from geossr_cli.progress import dask_progress, print_progress_json
+    from geossr_cli.progress import block_progress, print_progress_json
 
-    with dask_progress(f"simulating {sensor}", enabled=not (quiet or as_json or progress_json)):
+    with block_progress(f"simulating {sensor}", enabled=not (quiet or as_json or progress_json)) as bar:
         summary = simulate_scene(
             input, sensor, output, input_sensor=input_sensor, override_metadata=override_metadata, scale=scale,
             input_scale=input_scale, overwrite=overwrite, coverage_tolerance=coverage_tolerance,
-            progress=print_progress_json if progress_json else None,
+            progress=print_progress_json if progress_json else bar,
         )
     for warning in summary["warnings"]:
         err_console.print(f"geossr: warning: {warning}", markup=False, highlight=False, soft_wrap=True)

@@ -152,7 +152,7 @@ def upsample(
     from geossr.scene.io import dataset_basename, dataset_stem
     from geossr.scene.simulate import check_override_metadata
     from geossr.scene.upsample import check_options, upsample_file
-    from geossr_cli.progress import dask_progress, print_progress_json
+    from geossr_cli.progress import block_progress, print_progress_json
 
     if (output is None) == (out_dir is None):
         raise GeossrError("give exactly one of -o/--output (one input) or --out-dir (any number of inputs)")
@@ -172,15 +172,15 @@ def upsample(
         for number, (source, target) in enumerate(targets, start=1):
             about = {"input": str(source), "file": number, "files": len(targets)}
             try:
-                with dask_progress(f"{dataset_basename(source)} x{scale:g}",
-                                   enabled=not (quiet or as_json or progress_json)):
+                with block_progress(f"{dataset_basename(source)} x{scale:g}",
+                                    enabled=not (quiet or as_json or progress_json)) as bar:
                     summary = upsample_file(
                         source, target, scale=scale, sensor=sensor, model=model,
                         weights=str(weights) if weights else None, input_sensor=input_sensor,
                         override_metadata=override_metadata, input_scale=input_scale, device=device, tile=tile,
                         dtype=dtype, precision=precision, cog=cog, creation_options=options, overwrite=overwrite,
                         consistency=consistency,
-                        progress=functools.partial(print_progress_json, **about) if progress_json else None,
+                        progress=functools.partial(print_progress_json, **about) if progress_json else bar,
                     )
                 if summary["status"] == "written" and (quicklook or spectrum):
                     from geossr.scene.quicklook import plot_spectrum, save_quicklook

@@ -6,17 +6,14 @@ import contextlib
 import fcntl
 import os
 import re
+import secrets
 import shutil
-import tempfile
 from pathlib import Path
 
 from geossr.errors import RasterError
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+TEMPORARY_CREATE_TRIES = 100
 
 
 @contextlib.contextmanager
@@ -24,17 +21,28 @@ def atomic_output(path: str | Path, suffix: str = ".tmp"):
     """Yield a temporary path in ``path``'s directory; it replaces ``path`` only if the block succeeds.
 
     A failure or an interrupt removes the temporary file and leaves any existing ``path`` untouched.
+    The name is chosen before the file is made, inside the ``try``: with ``tempfile.mkstemp`` a Ctrl-C
+    landing between its ``open`` and the ``try`` left the file behind.
     """
     path = Path(path)
-    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
-    os.close(handle)
+    tmp = None
     try:
+        for _ in range(TEMPORARY_CREATE_TRIES):
+            # ".NAME." + 8 characters + suffix: the shape _remove_stale_temporaries recognises
+            tmp = str(path.parent / f".{path.name}.{secrets.token_hex(4)}{suffix}")
+            try:
+                os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))  # the umask applies
+                break
+            except FileExistsError:
+                tmp = None
+        else:
+            raise FileExistsError(f"no free temporary name beside {path}")
         yield tmp
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; give the usual permissions
         os.replace(tmp, path)
     except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(tmp)
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.remove(tmp)
         raise
 
 

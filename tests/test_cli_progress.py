@@ -5,12 +5,16 @@ here too, against the real geossr executable.
 """
 
 import json
+import os
+import pty
+import re
 import signal
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from cli_runner import command, environment
 from geossr.qgis_plugin import runner
 
 # x8 with 32 px tiles: 625 output tiles, long enough to be stopped midway.
@@ -45,6 +49,38 @@ def test_a_batch_reports_each_files_steps_with_the_file(run_geossr, rosis_exampl
     # ROSIS 100 x 100 -> 200 x 200: one 256 px tile; CAVE 256 x 256 -> 512 x 512: 2 x 2 tiles
     assert progress_steps("\n".join(lines[:2]), input=str(rosis_example), file=1, files=2) == [(0, 1), (1, 1)]
     assert progress_steps("\n".join(lines[2:]), input=str(cave_example), file=2, files=2) == [(0, 4), (4, 4)]
+
+
+def terminal_output(args: list, cwd: Path) -> tuple[int, str]:
+    """Run geossr with stderr on a pseudo-terminal, as in a shell: exit code and the text drawn there."""
+    controller, terminal = pty.openpty()
+    proc = subprocess.Popen([*command(), *map(str, args)], cwd=cwd, stdout=subprocess.DEVNULL, stderr=terminal,
+                            env=environment(TERM="xterm", COLUMNS="120"))
+    os.close(terminal)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(controller, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(controller)
+    code = proc.wait(timeout=300)
+    return code, re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", b"".join(chunks).decode(errors="replace"))
+
+
+@pytest.mark.parametrize("scheduler", [None, "local:2"])
+def test_a_terminal_gets_one_bar_counting_the_output_blocks(rosis_example, tmp_path, scheduler):
+    """One bar per file whatever the scheduler (it was one per compute batch, and none with --scheduler)."""
+    extra = ["--scheduler", scheduler] if scheduler else []
+    code, drawn = terminal_output(["upsample", rosis_example, "--scale", "2", "--sensor", "rosis", "--model", "bicubic",
+                                   "--tile", "64", "-o", tmp_path / "out.tif", *extra], tmp_path)
+    assert code == 0, drawn
+    counts = re.findall(r"(\d+)/(\d+) blocks", drawn)
+    assert ("16", "16") in counts, drawn
+    assert {total for _, total in counts} == {"16"}, drawn
 
 
 def test_simulate_prints_progress_json(run_geossr, rosis_example, tmp_path):
