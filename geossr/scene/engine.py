@@ -28,7 +28,9 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import itertools
 import math
+import threading
 import uuid
 import warnings
 from dataclasses import dataclass
@@ -42,7 +44,7 @@ import xarray as xr
 from affine import Affine
 from scipy import ndimage
 
-from geossr.device import EmulatedPrecisionWarning, emulated_precision_warning
+from geossr.device import EmulatedPrecisionWarning, emulated_precision_warning, resolve_device
 from geossr.models.base import SuperResolver
 from geossr.scene.radiometry import array_to_reflectance
 from geossr.spectral.bands import Sensor
@@ -130,6 +132,21 @@ def fill_nodata(window: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return window[:, nearest[0], nearest[1]], invalid
 
 
+_MOVING_MODEL = threading.Lock()
+
+
+def _on_device(model: SuperResolver, device: str) -> SuperResolver:
+    """``model`` on ``device``, moved there once (under a lock: a worker's task threads share it)."""
+    wanted = torch.device(device)
+    first = next(itertools.chain(model.parameters(), model.buffers()), None)
+    if first is not None and first.device.type != wanted.type:
+        with _MOVING_MODEL:
+            first = next(itertools.chain(model.parameters(), model.buffers()))
+            if first.device.type != wanted.type:
+                model.to(wanted)
+    return model
+
+
 def render_tile(
     model: SuperResolver,
     window: np.ndarray,
@@ -154,6 +171,8 @@ def render_tile(
     e0, e1, f0, f1 = extended
     rows = geometry.centres(e0, e1) - r0
     cols = geometry.centres(f0, f1) - c0
+    device = resolve_device(device)  # "auto" on a dask cluster: each worker's own
+    model = _on_device(model, device)
     lr = torch.from_numpy(np.ascontiguousarray(filled))[None].to(device)
     dtype = PRECISIONS[precision]
     with torch.no_grad(), torch.autocast(torch.device(device).type, dtype=dtype, enabled=dtype is not None):

@@ -78,6 +78,12 @@ def is_gdal_name(name: str | Path) -> bool:
     return isinstance(name, str) and bool(_GDAL_NAME.match(name)) and not Path(name).exists()
 
 
+def absolute_dataset_name(name: str | Path) -> str:
+    """A local file's absolute path (dask workers, in other folders or on other machines, read it by
+    that name); a GDAL name as it is."""
+    return name if is_gdal_name(name) else os.path.abspath(name)
+
+
 def dataset_basename(name: str | Path) -> str:
     """The last path component: ``a.tif`` for ``https://host/x/a.tif?sig=...``, ``/vsizip/s.zip/a.tif`` and
     ``a.tif``; ``f.nc:sst`` for ``NETCDF:"/data/f.nc":sst``."""
@@ -152,7 +158,7 @@ def open_raster(path: str | Path, chunk: int = DEFAULT_CHUNK, band_scale: bool =
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NotGeoreferencedWarning)
         data = rioxarray.open_rasterio(
-            path, chunks={"band": -1, "y": chunk, "x": chunk}, mask_and_scale=band_scale, masked=True, lock=False
+            absolute_dataset_name(path), chunks={"band": -1, "y": chunk, "x": chunk}, mask_and_scale=band_scale, masked=True, lock=False
         )
     return data.astype(np.float32)
 
@@ -275,11 +281,11 @@ def default_blocks_in_flight() -> int:
     smaller), while memory stays bounded by the threads, not the scene. A fixed count would leave
     the cores of a larger machine idle.
     """
-    client = _active_client()
+    client = active_client()
     return 2 * (max(1, sum(client.nthreads().values())) if client is not None else dask_threads())
 
 
-def _active_client():
+def active_client():
     """The dask.distributed Client that computes dask collections here, or None (a local scheduler)."""
     try:
         from distributed import default_client
@@ -326,7 +332,7 @@ def _stream_blocks(dst, array, dtype: str, blocks_in_flight: int, progress: Prog
 
     if progress is not None:
         progress(0, len(indices))
-    client = _active_client()
+    client = active_client()
     if client is not None:
         _stream_on_cluster(client, list(blocks), lambda k, block: write([indices[k]], [block]),  # both row-major
                            blocks_in_flight, progress)

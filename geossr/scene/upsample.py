@@ -40,7 +40,7 @@ from geossr.models.linear import LinearPrior
 from geossr.models.limits import (check_band_range, check_input_reach, check_scale, half_maximum_extents_nm,
                                   usable_input_bands)
 from geossr.scene.engine import PRECISIONS, REFLECTANCE_BOUND, torch_threads_per_task, upsample_reflectance
-from geossr.scene.io import (Progress, check_creation_options, check_output_path, check_valid_pixels,
+from geossr.scene.io import (Progress, absolute_dataset_name, active_client, check_creation_options, check_output_path, check_valid_pixels,
                              checksum_matches, dataset_basename, input_identity, open_dataset, open_raster,
                              write_raster)
 from geossr.scene.radiometry import PLAUSIBLE_BOUND, dataset_scale, implausible_values, parse_input_scale
@@ -159,10 +159,18 @@ def upsample_file(
     check_options(scale=scale, input_scale=input_scale, dtype=dtype, precision=precision, tile=tile, cog=cog,
                   creation_options=creation_options)
     target = sensor if isinstance(sensor, Sensor) else load_sensor(sensor)
-    device = resolve_device(device)
+    client = active_client()
+    if client is None:
+        device = resolve_device(device)
+        slow_precision = [emulated_precision_warning(precision, device)]
     output_path = Path(output_path)
     with open_dataset(input_path) as ds:
         radiometry = dataset_scale(ds, input_scale)
+    if client is not None:
+        from geossr.scene.cluster import prepare_workers
+
+        # Checked, and resolved in each task ("auto"), on the workers: they compute the tiles.
+        slow_precision = prepare_workers(client, [absolute_dataset_name(input_path)], device, precision)
     data = open_raster(input_path, band_scale=radiometry.band_scale)
     source = resolve_input_sensor(input_path, input_sensor, data.sizes["band"], override_metadata)
     net, card, weights_label, note = choose_model(model, weights, source)
@@ -212,7 +220,7 @@ def upsample_file(
                 warnings.warn(f"--consistency: input band{'s' if len(left_out) > 1 else ''} {', '.join(left_out)} "
                               f"reach{'' if len(left_out) > 1 else 'es'} beyond the output bands {target.name}: "
                               f"the output is projected onto {', '.join(projected_onto)} only")
-        if slow := emulated_precision_warning(precision, device):
+        for slow in filter(None, slow_precision):
             warnings.warn(slow)
         scaled = data * radiometry.factor
         counts = check_valid_pixels(scaled, input_path, REFLECTANCE_BOUND, PLAUSIBLE_BOUND)
@@ -224,7 +232,7 @@ def upsample_file(
             warnings.warn(mis_scaled)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", EmulatedPrecisionWarning)  # said above, with the other warnings
-        out = upsample_reflectance(scaled, scale, target, net.to(device), tile=tile, device=device, precision=precision,
+        out = upsample_reflectance(scaled, scale, target, net.to("cpu" if client else device), tile=tile, device=device, precision=precision,
                        consistency=consistency)
     numpy_dtype, nodata = DTYPES[dtype]
     if dtype == "uint16":
