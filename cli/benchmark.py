@@ -113,6 +113,10 @@ def landuse(
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from geossr.extras import pyplot, require
+
+    require("sklearn", "geossr benchmark landuse")  # its scores and SVM / RF; the figures need matplotlib
+    pyplot("geossr benchmark landuse")
     from geossr.device import resolve_device
     from geossr.landuse.benchmark import BenchmarkConfig, resolve_models, run_benchmark
     from geossr.landuse.report import markdown, write_report

@@ -43,7 +43,9 @@ def _parse_scheduler(spec: str | None) -> int | str | None:
         if not 1 <= workers <= cores:
             raise GeossrError(f"--scheduler local:N needs 1 <= N <= {cores} (the cores available), got {spec!r}")
         return workers
-    from distributed.comm import get_address_host_port
+    from geossr.extras import require
+
+    get_address_host_port = require("distributed.comm", "--scheduler").get_address_host_port
 
     try:
         host, port = get_address_host_port(spec)
@@ -61,9 +63,10 @@ def _scheduler(spec: int | str | None):
     if spec is None:
         yield
         return
-    from distributed import Client
-
     from geossr.errors import GeossrError
+    from geossr.extras import require
+
+    Client = require("distributed", "--scheduler").Client
     from geossr.scene.cluster import local_cluster
 
     with _client_logs_silenced():
@@ -161,6 +164,10 @@ def upsample(
     if out_dir is not None and not out_dir.is_dir():
         raise GeossrError(f"output directory does not exist: {out_dir}")
     options = _creation_options(co)
+    if quicklook or spectrum:  # before any work, not after the scene is written
+        from geossr.extras import pyplot
+
+        pyplot("--quicklook" if quicklook else "--spectrum")
     check_options(scale=scale, input_scale=input_scale, dtype=dtype, precision=precision, tile=tile, cog=cog,
                   creation_options=options)
     check_override_metadata(input_sensor, override_metadata)  # once, not for each file of a batch

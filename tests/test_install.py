@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from cli_runner import command, environment
 from cli_runner import geossr as run_cli
 
 REPO = Path(__file__).resolve().parents[1]
@@ -58,3 +59,47 @@ def test_wheel_ships_the_sensor_files(tmp_path):
     assert "geossr/landuse/a2s2k.py" in names
     for plugin_file in ("metadata.txt", "__init__.py", "runner.py", "icons/geossr.svg"):
         assert f"geossr/qgis_plugin/{plugin_file}" in names
+
+
+def test_python_m_geossr_is_the_command(tmp_path):
+    import geossr as package
+
+    result = subprocess.run([sys.executable, "-m", "geossr", "--version"], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"geossr {package.__version__}"
+
+
+@pytest.fixture
+def without_extras(tmp_path):
+    """An environment in which scikit-learn, matplotlib and distributed fail to import, as when geossr
+    is installed without its extras."""
+    blockers = tmp_path / "blockers"
+    for module in ("sklearn", "matplotlib", "distributed"):
+        (blockers / module).mkdir(parents=True)
+        # what Python raises for a module that is not installed (dask, for one, catches exactly this)
+        (blockers / module / "__init__.py").write_text(
+            f"raise ModuleNotFoundError(\"No module named '{module}'\", name='{module}')\n")
+    return environment(PYTHONPATH=str(blockers))
+
+
+def test_the_core_runs_without_the_extras_and_each_feature_names_its_extra(tmp_path, rosis_example, without_extras):
+    work = tmp_path / "work"
+    work.mkdir()
+
+    def run(*args):
+        return subprocess.run([*command(), *map(str, args)], cwd=work, capture_output=True, text=True,
+                              timeout=300, env=without_extras)
+
+    upsample = ("upsample", rosis_example, "--scale", "2", "--sensor", "ikonos", "--model", "bicubic")
+    assert run(*upsample, "-o", "plain.tif").returncode == 0
+    assert run("simulate", rosis_example, "--sensor", "ikonos:blue,green,red,nir", "-o", "ikonos.tif").returncode == 0
+    for args, extra in (((*upsample, "-o", "a.tif", "--quicklook", "a.png"), "plots"),
+                        ((*upsample, "-o", "b.tif", "--scheduler", "local:1"), "cluster"),
+                        (("sensors", "show", "ikonos", "--plot", "c.png"), "plots"),
+                        (("benchmark", "landuse", "--dataset", "samson", "-o", "d"), "landuse")):
+        result = run(*args)
+        assert result.returncode == 1, (args, result.stderr)
+        assert result.stderr.endswith(f"which is not installed: pip install 'geossr[{extra}]'\n"), result.stderr
+        assert len(result.stderr.splitlines()) == 1, result.stderr
+    assert sorted(p.name for p in work.iterdir()) == ["ikonos.tif", "plain.tif"]

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from geossr.extras import require
 from geossr.landuse.a2s2k import A2S2KResNet
 from geossr.landuse.sampling import PatchSource
 
@@ -27,6 +28,7 @@ class SpectrumClassifier:
         self.kind, self.seed = kind, seed
 
     def _make(self, c: float | None = None):
+        require("sklearn", f"the land-use benchmark's {self.kind.upper()} classifier")
         from sklearn.ensemble import RandomForestClassifier
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import StandardScaler

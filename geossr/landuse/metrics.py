@@ -8,7 +8,8 @@ convention), per-class accuracy is the row-normalised diagonal (recall) and AA i
 from __future__ import annotations
 
 import numpy as np
-from sklearn.metrics import cohen_kappa_score, confusion_matrix
+
+from geossr.extras import require
 
 
 def per_class_recall(confusion: np.ndarray) -> np.ndarray:
@@ -20,12 +21,13 @@ def per_class_recall(confusion: np.ndarray) -> np.ndarray:
 
 def classification_scores(truth: np.ndarray, predicted: np.ndarray, classes: int) -> dict:
     """OA, AA (over the classes present in ``truth``), kappa, per-class recall and the confusion matrix."""
-    confusion = confusion_matrix(truth, predicted, labels=np.arange(classes))
+    metrics = require("sklearn.metrics", "the land-use benchmark")
+    confusion = metrics.confusion_matrix(truth, predicted, labels=np.arange(classes))
     recall = per_class_recall(confusion)
     return {
         "oa": float(np.trace(confusion) / confusion.sum()),
         "aa": float(np.nanmean(recall)),
-        "kappa": float(cohen_kappa_score(truth, predicted, labels=np.arange(classes))),
+        "kappa": float(metrics.cohen_kappa_score(truth, predicted, labels=np.arange(classes))),
         "per_class": [None if np.isnan(r) else float(r) for r in recall],
         "confusion": confusion.tolist(),
     }

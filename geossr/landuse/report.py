@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from geossr.extras import pyplot
 from geossr.fileio import atomic_output
 from geossr.landuse.benchmark import REAL
 
@@ -91,10 +92,7 @@ def markdown(result: dict, command: str | None = None) -> str:
 
 
 def _figures(result: dict) -> dict[str, bytes]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot("the land-use report's figures")
     from matplotlib.colors import ListedColormap
 
     figures = {}

@@ -9,6 +9,7 @@ import threading
 
 import dask
 
+from geossr.extras import require
 from geossr.scene.io import STREAM_BLOCK_CACHE_BYTES
 
 # distributed starts workers with MALLOC_TRIM_THRESHOLD_ set, which switches off glibc's dynamic
@@ -25,6 +26,7 @@ def local_cluster(workers: int):
     torch's thread count is set through the environment (OMP_NUM_THREADS), so a worker that the
     nanny restarts after a crash gets the same setting.
     """
+    require("distributed", "--scheduler local:N")
     from distributed import Client, LocalCluster
 
     torch_threads = max(1, (os.cpu_count() or 1) // workers)

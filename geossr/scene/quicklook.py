@@ -9,6 +9,7 @@ import rasterio
 from rasterio.enums import Resampling
 
 from geossr.errors import GeossrError
+from geossr.extras import pyplot
 from geossr.fileio import atomic_output
 from geossr.scene.io import dataset_basename, open_dataset, sensor_from_dataset
 from geossr.scene.radiometry import dataset_scale, read_reflectance
@@ -28,7 +29,7 @@ def _png_target(path) -> Path:
 
 def save_quicklook(raster_path, png_path) -> Path:
     """RGB from the bands nearest 640/550/470 nm, 2-98 % stretch, at most 1024 px a side."""
-    import matplotlib.pyplot as plt
+    plt = pyplot("--quicklook")
 
     png_path = _png_target(png_path)
     with open_dataset(raster_path) as ds:
@@ -53,11 +54,7 @@ def plot_spectrum(input_path, output_path, pixel: str, png_path, input_sensor: s
                   input_scale: float | str | None = None, override_metadata: bool = False) -> Path:
     """Input spectrum at input pixel COL,ROW beside the output spectrum at the same place; the input
     scaled to reflectance as ``geossr upsample`` scales it (``input_scale``: its option)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot("--spectrum")
     try:
         col, row = (int(v) for v in pixel.split(","))
     except ValueError:

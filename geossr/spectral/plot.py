@@ -7,13 +7,14 @@ from pathlib import Path
 import numpy as np
 
 from geossr.errors import GeossrError
+from geossr.extras import pyplot
 from geossr.fileio import atomic_output
 from geossr.spectral.bands import Sensor
 
 
 def save_png(fig, path: str | Path) -> Path:
     """Save a matplotlib figure as PNG atomically, refusing a missing directory; closes the figure."""
-    import matplotlib.pyplot as plt
+    plt = pyplot("plots")
 
     path = Path(path)
     try:
@@ -28,10 +29,7 @@ def save_png(fig, path: str | Path) -> Path:
 
 def plot_sensor(sensor: Sensor, path: str | Path) -> Path:
     """Draw every band's normalised response ρ(λ) into a PNG (written atomically)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot("--plot")
 
     lo, hi = sensor.range_nm
     pad = 0.05 * (hi - lo)

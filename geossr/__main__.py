@@ -1,0 +1,5 @@
+"""``python -m geossr``: the ``geossr`` command."""
+
+from geossr_cli.main import main
+
+main()
