@@ -10,7 +10,7 @@ from geossr_cli.output import console, err_console, print_json
 
 
 def train(
-    config: Path = typer.Argument(..., help="Training config (YAML), e.g. configs/ssif_cave_cpu.yaml."),
+    config: Path = typer.Argument(..., help="Training config (YAML), e.g. configs/linear_sr_airborne.yaml."),
     out: Path = typer.Option(None, "--out", help="Run directory (default: runs/<config name>)."),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda[:N]."),
     steps: int = typer.Option(None, "--steps", help="Train to this many steps instead of the config's."),

@@ -1,4 +1,4 @@
-"""Save the Upsample algorithm dialog as PNG, headless (the picture in the README).
+"""Save the Upsample algorithm dialog as PNG, headless (the picture in docs/qgis.md).
 
 Run with QGIS's Python and a virtual display, the plugin installed in the profile QGIS uses:
 

@@ -3,7 +3,7 @@
 Oracles (both from ../shared/data/srf, made by other projects):
 - rosis103_to_ikonos4_R: IKONOS B/G/R/NIR sampled on 103 ROSIS bands assumed to span 430-860 nm.
 - cave31_to_rgb_response_coefficient: a column-normalised, Nikon-D700-like 31 -> RGB matrix.
-Measured agreement (also in the README): see the thresholds below and their comments.
+Measured agreement (also in docs/sensors.md): see the thresholds below and their comments.
 """
 
 import numpy as np

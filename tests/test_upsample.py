@@ -34,14 +34,30 @@ def ikonos_scene(rosis_example):
     return ms.isel(y=slice(0, 61), x=slice(0, 77))
 
 
+def _linear_sr():
+    """linear-sr with its residual head moved off zero (as built, it is the prior and nothing else)."""
+    model = build("linear-sr", input_sensor=IKONOS, native_identity="fade", **TINY)
+    with torch.no_grad():
+        for parameter in model.pixel_mlp.layers[-1].parameters():
+            parameter.normal_(0.0, 0.05)
+    return model
+
+
 MODELS = {
     "bicubic": lambda: build("bicubic", input_sensor=IKONOS),
+    "linear-sr": _linear_sr,
     "linear": lambda: build("linear", input_sensor=IKONOS),
     "ssif": lambda: build("ssif", input_sensor=IKONOS, variant="RF-GS", pixel_dim=16, **TINY),
     "ssif-any": lambda: build("ssif-any", input_sensor=IKONOS, pixel_dim=16, stem_channels=8, **TINY),
     "liif": lambda: build("liif", input_sensor=IKONOS, output_sensor="grid:430:860:20", **TINY),
     "fmnet": lambda: build("fmnet", input_sensor=IKONOS, output_sensor="grid:430:860:20", filters=8),
 }
+
+
+def test_every_registered_model_is_in_the_tile_test():
+    from geossr.models.registry import MODELS as REGISTERED
+
+    assert sorted(MODELS) == sorted(REGISTERED)
 
 
 @pytest.mark.parametrize("name", list(MODELS))
@@ -88,6 +104,19 @@ def ms_file(rosis_example, tmp_path_factory):
     folder = tmp_path_factory.mktemp("ms")
     simulate(rosis_example, IKONOS, folder / "ms.tif", scale=2)
     return folder / "ms.tif"
+
+
+def test_cli_runs_the_closed_form_prior_and_matches_the_python_api(ms_file, tmp_path):
+    """--model linear has no weights and no card (it failed on the card's missing trained range)."""
+    result = geossr("upsample", ms_file, "--scale", "2", "--sensor", "rosis", "--model", "linear", "-o", "sr.tif",
+                    cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    from geossr.api import open_raster as open_with_wavelengths, upsample as upsample_api
+
+    expected = upsample_api(open_with_wavelengths(ms_file), 2, "rosis", model="linear").values
+    with rasterio.open(tmp_path / "sr.tif") as out:
+        assert out.tags()["GEOSSR_MODEL"] == "linear" and "GEOSSR_POSTERIOR_STD" in out.tags()
+        np.testing.assert_allclose(out.read(), expected, rtol=0, atol=1e-6)
 
 
 def test_cli_writes_georeferenced_cog_with_wavelengths(ms_file, tmp_path):

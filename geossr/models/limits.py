@@ -60,7 +60,7 @@ def check_band_range(intervals_nm: np.ndarray, trained: tuple[float, float] | No
 # Requested bands farther than this beyond the input bands (centre ± FWHM/2) are predicted from the
 # training scenes, not read from the input: from RGB, an any-sensor model trained on vegetated
 # airborne scenes alone invented a NIR plateau (18.8 dB against bicubic's 28.7 on the held-out ROSIS
-# crop; README "Shipped weights").
+# crop; docs/models.md, "Shipped weights").
 INPUT_REACH_NM = 50.0
 
 

@@ -1,8 +1,8 @@
 """`geossr upsample` as a library call: one scene file in, one super-resolved GeoTIFF out.
 
-Choosing the model: ``--weights FILE`` (any checkpoint), ``--model bicubic`` (no weights), or the
-shipped weights of ``--model`` for the input sensor. When ``--model ssif`` (the default) has no
-weights for the input sensor, the shipped any-sensor SSIF (``ssif-any``, which reads the bands from
+Choosing the model (``geossr.models.loader``): ``--weights FILE`` (any checkpoint), ``--model bicubic``
+or ``linear`` (no weights), or the shipped weights of ``--model`` (default ``linear-sr``, which reads
+any sensor) for the input sensor. When ``--model ssif`` has no weights for the input sensor, the shipped any-sensor SSIF (``ssif-any``, which reads the bands from
 their responses) is taken instead and a note says so; on the held-out scene it is level with the
 sensor-specific SSIF (benchmarks/results/anysensor.md). The input is scaled to [0, 1] reflectance
 by ``input_scale``, else the file's GDAL band scale, else its REFLECTANCE_SCALE tag; integer data
@@ -149,7 +149,7 @@ def upsample_file(
 ) -> dict:
     """Super-resolve one scene file; returns a summary (``status`` is "written" or "skipped").
 
-    ``model`` None is the checkpoint's model with ``weights``, else ssif. ``input_sensor`` that
+    ``model`` None is the checkpoint's model with ``weights``, else ``linear-sr``. ``input_sensor`` that
     contradicts the file's wavelength metadata needs ``override_metadata``.
 
     ``consistency`` projects the output so that it re-integrates to the input through the input
@@ -204,10 +204,11 @@ def upsample_file(
         check_scale(scale, training.get("scale_range"))
         check_band_range(half_maximum_extents_nm(target), training.get("spectral_range_nm"))
         if net.any_input_sensor:
-            keep = usable_input_bands(source, training.get("spectral_range_nm") or (0.0, np.inf), weights_label)
-            if len(keep) < len(source):
-                data = data.isel(band=keep)
-                net.use_input_sensor(source.select([source.band_names[i] for i in keep]))
+            if trained_nm := training.get("spectral_range_nm"):  # a closed-form model has no trained range
+                keep = usable_input_bands(source, trained_nm, weights_label)
+                if len(keep) < len(source):
+                    data = data.isel(band=keep)
+                    net.use_input_sensor(source.select([source.band_names[i] for i in keep]))
             check_input_reach(net.input_sensor, target.intervals_nm, weights_label)
         projected_onto = []
         if consistency:

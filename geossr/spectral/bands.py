@@ -85,7 +85,8 @@ class Band:
         """Where the band's response lives: the SSIF wavelength interval Λ = [λs, λe].
 
         Uniform: the box. Gaussian: μ ± 3σ (so a grid band with σ = width/6 gets its own
-        interval back). Tabulated: the central 99 % of the curve's mass.
+        interval back). Tabulated: the run around the peak where the
+        response stays at or above ``TABULATED_FLOOR`` of its maximum (and the samples just past it).
         """
         if self.shape == "uniform":
             return (self.center_nm - self.fwhm_nm / 2, self.center_nm + self.fwhm_nm / 2)

@@ -53,7 +53,8 @@ def load_sensor(spec: str | Path) -> Sensor:
     if selection:
         return load_sensor(base).select([n.strip() for n in selection.split(",") if n.strip()])
     if spec in available_sensors():
-        return read_sensor_file(sensor_dir() / f"{spec}.yaml")
+        return read_sensor_file(next(sensor_dir() / f"{spec}{suffix}" for suffix in SENSOR_SUFFIXES
+                                     if (sensor_dir() / f"{spec}{suffix}").is_file()))
     close = difflib.get_close_matches(spec, available_sensors(), n=3, cutoff=0.5)
     hint = f"; did you mean {' or '.join(close)}?" if close else ""
     raise SensorError(
