@@ -32,7 +32,7 @@ def evaluate(
     from geossr.errors import GeossrError
     from geossr.evaluate import evaluate_model, markdown_table, write_results
     from geossr.models import MODELS, load
-    from geossr.models.loader import CLOSED_FORM
+    from geossr.models.registry import closed_form_models
     from geossr.device import resolve_device
     from geossr.spectral.sensors import load_sensor
 
@@ -45,11 +45,11 @@ def evaluate(
     target = resolve_device(device)
     if output is not None and not output.parent.resolve().is_dir():
         raise GeossrError(f"output directory does not exist: {output.parent}")
-    if input_sensor is None and (model in MODELS or model in CLOSED_FORM):
+    if input_sensor is None and model in MODELS:
         input_sensor = DEFAULT_INPUT_SENSOR.get(dataset, "ikonos:blue,green,red,nir")
     loaded = load(model, load_sensor(input_sensor) if input_sensor else None, target)
     net, card = loaded.net, loaded.card
-    label = model if model in CLOSED_FORM else card.get("name", Path(loaded.label).stem)
+    label = model if model in closed_form_models() else card.get("name", Path(loaded.label).stem)
     cubes = load_dataset(dataset, root, split)
     training = card.get("training", {})
     rows = evaluate_model(

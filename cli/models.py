@@ -13,13 +13,14 @@ app = typer.Typer(help="List the models geossr can build and train.", no_args_is
 @app.command("list")
 def list_models(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
     """Every registered model with its variants, and the installed trained weights."""
+    from geossr.models.loader import DEFAULT_MODEL
     from geossr.models.registry import MODELS
     from geossr.models.weights import installed_weights
 
     weights = installed_weights()
-    rows = [{"model": name, "description": description,
+    rows = [{"model": name, "description": MODELS[name].description,
              "weights": [w["name"] for w in weights if w["model"] == name]}
-            for name, (_, description) in MODELS.items()]
+            for name in sorted(MODELS, key=lambda name: (name != DEFAULT_MODEL, name))]
     if as_json:
         print_json(rows)
         return

@@ -74,31 +74,29 @@ class SRModel:
         return list(training.get("train_scenes", [])) + list(training.get("validation_scenes", []))
 
 
-CLOSED_FORM = {"bicubic": "bicubic + linear spectral interpolation",
-               "linear": "linear MMSE spectral prior (airborne spectra) + bicubic"}
-
-
 def resolve_models(names: list[str], weights: list[str], input_sensor: str, device: str) -> list[SRModel]:
     """``bicubic``, ``linear``, shipped weight names (``geossr/weights``) and checkpoint paths → SR models.
 
     Models for any input sensor (``linear``, ssif-any checkpoints) are given ``input_sensor``; the
     others keep the sensor they were trained for."""
-    from geossr.models import build
+    from geossr.models import MODELS, build
+    from geossr.models.registry import closed_form_models
     from geossr.models.weights import installed_weights
 
+    closed_form = closed_form_models()
     sensor = load_sensor(input_sensor)
     shipped = {entry["name"]: entry["path"] for entry in installed_weights()}
     models = []
     for name in names:
-        if name in CLOSED_FORM:
+        if name in closed_form:
             net = build(name, input_sensor=sensor)
             output = source_coverage_nm(sensor) if name == "bicubic" else \
                 (float(net.prior.grid_nm[0]), float(net.prior.grid_nm[-1]))
-            models.append(SRModel(f"{name} ({sensor.name.split(':')[0]})", net, output, CLOSED_FORM[name]))
+            models.append(SRModel(f"{name} ({sensor.name.split(':')[0]})", net, output, MODELS[name].description))
         elif name in shipped:
             models.append(_checkpoint_model(shipped[name], name, sensor, device))
         else:
-            raise GeossrError(f"unknown model {name!r}: use {', '.join(CLOSED_FORM)} or a shipped weight name "
+            raise GeossrError(f"unknown model {name!r}: use {', '.join(closed_form)} or a shipped weight name "
                               f"({', '.join(sorted(shipped)) or 'none installed'}); give checkpoints with --weights")
     for path in weights:
         models.append(_checkpoint_model(path, None, sensor, device))

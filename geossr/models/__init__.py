@@ -8,6 +8,8 @@ model ready to run from a model name, a shipped weight name or a checkpoint (:mo
 from geossr.models.base import SuperResolver
 from geossr.models.registry import MODELS, ModelConfigError, build
 
-from geossr.models.loader import LoadedModel, load
+# Each model module registers its class on import; this order is the order of `geossr models list`.
+from geossr.models import ssif, ssif_any, liif, fmnet, linear, linear_sr, bicubic  # noqa: F401, E402  isort: skip
+from geossr.models.loader import LoadedModel, load  # noqa: E402
 
 __all__ = ["MODELS", "LoadedModel", "ModelConfigError", "SuperResolver", "build", "load"]

@@ -54,6 +54,13 @@ class SuperResolver(nn.Module):
         super().__init__()
         self.input_bands = input_bands
 
+    @classmethod
+    def from_config(cls, input_sensor, **options) -> SuperResolver:
+        """The one constructor ``registry.build`` calls: the input sensor (a ``Sensor``) and the config's
+        other fields (``output_sensor``, if any, as a ``Sensor`` too). Override where ``__init__`` takes
+        other arguments (a band count, intervals)."""
+        return cls(input_sensor, **options)
+
     def check_input(self, lr: torch.Tensor) -> None:
         if lr.ndim != 4 or lr.shape[1] != self.input_bands:
             raise ValueError(

@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from geossr.models.base import SuperResolver
+from geossr.models.registry import register
 from geossr.models.spectral_interp import apply_spectral_matrix, spectral_interpolation_matrix
 from geossr.spectral.bands import Sensor
 
@@ -48,6 +49,7 @@ def baseline_spectral_matrix(input_sensor: Sensor, intervals) -> torch.Tensor:
     return spectral_interpolation_matrix(input_sensor.centers_nm, intervals.mean(dim=1).numpy())
 
 
+@register("bicubic spatial + linear spectral interpolation (no training)", closed_form="none")
 class BicubicBaseline(SuperResolver):
     """Bicubic spatial upsampling, then linear spectral interpolation to any band set.
 

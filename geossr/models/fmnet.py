@@ -12,6 +12,7 @@ from torch import nn
 
 from geossr.models.base import SuperResolver, conv_radius
 from geossr.models.bicubic import bicubic_sample
+from geossr.models.registry import register
 from geossr.models.spectral_interp import apply_spectral_matrix, spectral_interpolation_matrix
 from geossr.spectral.bands import Sensor
 
@@ -66,6 +67,7 @@ class FMBlock(nn.Module):
         return out, weights
 
 
+@register("FMNet: spectral SR for fixed sensors; p > 1 on a bicubically upsampled input")
 class FMNet(SuperResolver):
     """FMNet (Zhang et al., AAAI 2020) for one fixed pair of input and output sensors.
 

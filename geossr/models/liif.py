@@ -9,12 +9,18 @@ import numpy as np
 import torch
 
 from geossr.models.implicit import ImplicitSuperResolver
+from geossr.models.registry import register
 
 INTERVAL_TOLERANCE_NM = 0.5
 
 
+@register("LIIF with C outputs: any scale, the band set it was trained for")
 class LIIF(ImplicitSuperResolver):
     name = "liif"
+
+    @classmethod
+    def from_config(cls, input_sensor, output_sensor, **options) -> LIIF:
+        return cls(len(input_sensor), output_sensor.intervals_nm.tolist(), **options)
 
     def __init__(self, input_bands: int, output_intervals: list[list[float]], **implicit_options):
         super().__init__(input_bands, len(output_intervals), **implicit_options)

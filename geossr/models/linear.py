@@ -27,6 +27,7 @@ import torch
 from geossr.errors import GeossrError
 from geossr.models.base import SuperResolver
 from geossr.models.bicubic import bicubic_sample
+from geossr.models.registry import register
 from geossr.models.spectral_interp import apply_spectral_matrix
 from geossr.spectral.bands import Band, Sensor
 from geossr.spectral.integration import response_matrix
@@ -150,6 +151,8 @@ def fit_prior(cubes, grid_nm, noise_std: float, sites: list[str] | None = None, 
     return SpectralPrior(grid_nm, mean, cov, float(noise_std), dict(card or {}, sites=sorted(by_site)))
 
 
+@register("linear MMSE spectral prior from airborne spectra, bicubic spatial (closed form, any sensor)",
+          closed_form="linear_prior_airborne")
 class LinearPrior(SuperResolver):
     """Bicubic in space, the prior's linear MMSE estimate in wavelength; no trainable parameters."""
 

@@ -28,6 +28,7 @@ import torch
 
 from geossr.models.bicubic import bicubic_at
 from geossr.models.implicit import ImplicitSuperResolver
+from geossr.models.registry import register
 from geossr.models.linear import SHIPPED_PRIOR, SpectralPrior, interval_sensor, prior_spectral_map
 from geossr.spectral.bands import Sensor
 
@@ -41,6 +42,7 @@ class EncodedBands:
     image: torch.Tensor  # (B, c, h, w)
 
 
+@register("the default: learnt spatial SR of each input band (any sensor), then the linear prior")
 class PriorSR(ImplicitSuperResolver):
     name = "linear-sr"
     any_input_sensor = True

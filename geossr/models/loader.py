@@ -20,12 +20,11 @@ import numpy as np
 from geossr.errors import GeossrError
 from geossr.models.base import SuperResolver
 from geossr.models.checkpoint import load_checkpoint
-from geossr.models.registry import MODELS, build, model_class
+from geossr.models.registry import MODELS, build, closed_form_models, model_class
 from geossr.models.weights import installed_weights
 from geossr.spectral.bands import Sensor
 from geossr.spectral.sensors import sensor_from_dict
 
-CLOSED_FORM = {"bicubic": "none", "linear": "linear_prior_airborne"}  # model -> weights label
 # The default model, judged on airborne scenes no model trained on (benchmarks/results/remote_fidelity.md):
 # from IKONOS / Sentinel-2 / Landsat 8 at p = 4, +1.0 dB over the linear prior and +2.5-3.2 dB over
 # bicubic (SAM 0.2-0.27 deg above the prior's), the prior itself at p = 1; the lab-trained SSIF models
@@ -48,14 +47,14 @@ def load(name_or_path: str | Path, input_sensor: Sensor | None, device: str = "c
 
     ``input_sensor`` None takes a checkpoint's own; a model name needs one."""
     name = str(name_or_path)
-    if input_sensor is None and (name in CLOSED_FORM or name in MODELS):
+    if input_sensor is None and name in MODELS:
         raise GeossrError(f"model {name!r} needs an input sensor (e.g. --input-sensor ikonos:blue,green,red,nir)")
     if isinstance(name_or_path, Path):  # always a checkpoint, even one named like a model
         net, card = load_checkpoint(name_or_path, expect_input_sensor=input_sensor, device=device)
         return LoadedModel(net, card, name)
     shipped = installed_weights()
-    if name in CLOSED_FORM:
-        return LoadedModel(build(name, input_sensor=input_sensor).to(device), {}, CLOSED_FORM[name])
+    if name in (closed_form := closed_form_models()):
+        return LoadedModel(build(name, input_sensor=input_sensor).to(device), {}, closed_form[name])
     if name in MODELS:
         return _shipped_for(name, input_sensor, device, shipped)
     by_name = {entry["name"]: entry["path"] for entry in shipped}

@@ -1,5 +1,10 @@
 """Model registry, in the style of LIIF's ``models.make(spec)``: ``build(name, **config)``.
 
+Models register themselves: ``@register("one-line description")`` on the class, whose ``name`` is
+the registry name; ``build`` constructs every model the same way, ``cls.from_config(input_sensor,
+**options)``. The command line, the loader, training, evaluation, the land-use benchmark and the
+tests' model lists all read ``MODELS``.
+
 Every model is configured by plain, YAML-friendly values; sensors are given as specs
 (``nikon_d700``, ``grid:400:700:31``, a file) or sensor dicts, so a config in a checkpoint
 rebuilds the model exactly. The config a model was built from is kept as ``model.config``.
@@ -8,11 +13,11 @@ rebuilds the model exactly. The config a model was built from is kept as ``model
 from __future__ import annotations
 
 import inspect
+from dataclasses import dataclass
 
 from geossr.errors import GeossrError, SensorError
 from geossr.models.base import SuperResolver
 from geossr.spectral.bands import Sensor
-from geossr.spectral.sampling import VARIANT_METHODS
 from geossr.spectral.sensors import load_sensor, sensor_from_dict
 
 
@@ -31,77 +36,51 @@ def resolve_sensor(spec, field: str) -> Sensor:
     raise ModelConfigError(f"model config field {field!r} must be a sensor name, file or grid spec")
 
 
-def _ssif(input_sensor, **options):
-    from geossr.models.ssif import SSIF
-
-    return SSIF(len(input_sensor), **options)
-
-
-def _ssif_any(input_sensor, **options):
-    from geossr.models.ssif_any import AnySensorSSIF
-
-    return AnySensorSSIF(input_sensor, **options)
+@dataclass(frozen=True)
+class Registered:
+    cls: type[SuperResolver]
+    description: str  # one line, for `geossr models list` and help texts
+    closed_form: str | None  # a model with no weights: the label its outputs record as their weights
 
 
-def _liif(input_sensor, output_sensor, **options):
-    from geossr.models.liif import LIIF
-
-    output = resolve_sensor(output_sensor, "output_sensor")
-    return LIIF(len(input_sensor), output.intervals_nm.tolist(), **options)
+# name -> Registered, in registration order (geossr/models/__init__.py imports every model module)
+MODELS: dict[str, Registered] = {}
 
 
-def _fmnet(input_sensor, output_sensor, **options):
-    from geossr.models.fmnet import FMNet
+def register(description: str, closed_form: str | None = None):
+    """Class decorator: add a SuperResolver subclass to the registry under its ``name``.
 
-    return FMNet(input_sensor, resolve_sensor(output_sensor, "output_sensor"), **options)
+    ``closed_form``: the model needs no weights (``bicubic``, ``linear``); the string is what an output
+    records as its weights.
+    """
 
+    def add(cls: type[SuperResolver]) -> type[SuperResolver]:
+        if not cls.name or cls.name in MODELS:
+            raise ValueError(f"model class {cls.__name__} needs a name of its own, got {cls.name!r}")
+        MODELS[cls.name] = Registered(cls, description, closed_form)
+        return cls
 
-def _linear(input_sensor, **options):
-    from geossr.models.linear import LinearPrior
-
-    return LinearPrior(input_sensor, **options)
-
-
-def _linear_sr(input_sensor, **options):
-    from geossr.models.linear_sr import PriorSR
-
-    return PriorSR(input_sensor, **options)
+    return add
 
 
-def _bicubic(input_sensor):
-    from geossr.models.bicubic import BicubicBaseline
-
-    return BicubicBaseline(input_sensor)
-
-
-MODELS = {
-    "ssif": (_ssif, "SSIF: any scale, any band set; variants " + ", ".join(VARIANT_METHODS) + "; decoders D, C"),
-    "ssif-any": (_ssif_any, "SSIF for any input sensor (bands given by their responses): any scale, any band set"),
-    "liif": (_liif, "LIIF with C outputs: any scale, the band set it was trained for"),
-    "fmnet": (_fmnet, "FMNet: spectral SR for fixed sensors; p > 1 on a bicubically upsampled input"),
-    "linear": (_linear, "linear MMSE spectral prior from airborne spectra, bicubic spatial (closed form, any sensor)"),
-    "linear-sr": (_linear_sr, "the default: learnt spatial SR of each input band (any sensor), then the linear prior"),
-    "bicubic": (_bicubic, "bicubic spatial + linear spectral interpolation (no training)"),
-}
-# What each constructor accepts beyond the factory's own arguments, for one-line config errors.
-_CLASS_OF = {"ssif": "geossr.models.ssif:SSIF", "ssif-any": "geossr.models.ssif_any:AnySensorSSIF",
-             "liif": "geossr.models.liif:LIIF",
-             "fmnet": "geossr.models.fmnet:FMNet", "linear": "geossr.models.linear:LinearPrior",
-             "linear-sr": "geossr.models.linear_sr:PriorSR", "bicubic": "geossr.models.bicubic:BicubicBaseline"}
+def closed_form_models() -> dict[str, str]:
+    """Models that need no weights: name -> the weights label their outputs record."""
+    return {name: entry.closed_form for name, entry in MODELS.items() if entry.closed_form is not None}
 
 
 def model_class(name: str) -> type[SuperResolver]:
-    module, cls = _CLASS_OF[name].split(":")
-    return getattr(__import__(module, fromlist=[cls]), cls)
+    return MODELS[name].cls
 
 
 def _accepted_fields(name: str) -> set[str]:
+    """What the model's config may hold: ``from_config``'s named parameters and those of every
+    ``__init__`` along the class's MRO (where ``**options`` go), less what ``from_config`` derives."""
     target = model_class(name)
     named = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
     fields = set()
-    for function in [MODELS[name][0]] + [k.__init__ for k in target.__mro__ if "__init__" in vars(k)]:
+    for function in [target.from_config] + [k.__init__ for k in target.__mro__ if "__init__" in vars(k)]:
         fields |= {p.name for p in inspect.signature(function).parameters.values() if p.kind in named}
-    return fields - {"self", "input_bands"}
+    return fields - {"self", "cls", "input_bands", "output_intervals"}
 
 
 def build(name: str, **config) -> SuperResolver:
@@ -121,7 +100,7 @@ def build(name: str, **config) -> SuperResolver:
     if "output_sensor" in options:
         options["output_sensor"] = resolve_sensor(options["output_sensor"], "output_sensor")
     try:
-        model = MODELS[name][0](input_sensor, **options)
+        model = model_class(name).from_config(input_sensor, **options)
     except SensorError:
         raise
     except (TypeError, ValueError) as exc:

@@ -23,6 +23,7 @@ from torch import nn
 
 from geossr.models.blocks import MLP
 from geossr.models.implicit import ImplicitSuperResolver
+from geossr.models.registry import register
 from geossr.spectral.sampling import VARIANT_METHODS, sample_wavelengths
 
 DECODERS = ("D", "C")
@@ -46,8 +47,13 @@ class SpectralEncoder(nn.Module):
         return self.mlp(torch.cat([torch.sin(phase), torch.cos(phase)], dim=-1))
 
 
+@register("SSIF: any scale, any band set; variants " + ", ".join(VARIANT_METHODS) + "; decoders D, C")
 class SSIF(ImplicitSuperResolver):
     name = "ssif"
+
+    @classmethod
+    def from_config(cls, input_sensor, **options) -> SSIF:
+        return cls(len(input_sensor), **options)
 
     def __init__(
         self,

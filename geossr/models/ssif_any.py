@@ -54,6 +54,7 @@ from torch import nn
 from geossr.models.band_stem import BandStem, StemmedEncoder
 from geossr.models.bicubic import baseline_spectral_matrix, bicubic_at
 from geossr.models.limits import input_span_nm, inside_input_span
+from geossr.models.registry import register
 from geossr.models.linear import SHIPPED_PRIOR, SpectralPrior, interval_sensor, prior_spectral_map
 from geossr.models.ssif import SSIF
 from geossr.spectral.bands import Sensor
@@ -87,8 +88,13 @@ class EncodedInput(NamedTuple):
     image: torch.Tensor
 
 
+@register("SSIF for any input sensor (bands given by their responses): any scale, any band set")
 class AnySensorSSIF(SSIF):
     name = "ssif-any"
+
+    @classmethod
+    def from_config(cls, input_sensor, **options) -> AnySensorSSIF:
+        return cls(input_sensor, **options)  # its own sensor, not SSIF's band count
     any_input_sensor = True  # any sensor whose bands lie in its trained spectral range
 
     def __init__(self, input_sensor: Sensor, stem_channels: int = 32, stem_embed_dim: int = 64,

@@ -36,6 +36,7 @@ from geossr.fileio import check_no_other_writer
 from geossr.models import load as load_model
 from geossr.models.checkpoint import read_card
 from geossr.models.loader import ANY_SENSOR_SSIF, DEFAULT_MODEL
+from geossr.models.registry import closed_form_models
 from geossr.models.linear import LinearPrior
 from geossr.models.limits import (check_band_range, check_input_reach, check_scale, half_maximum_extents_nm,
                                   usable_input_bands)
@@ -76,7 +77,7 @@ def check_weights_model(model_name: str, weights: str) -> None:
     if held == model_name or (model_name == "ssif" and held == ANY_SENSOR_SSIF):
         return
     kind = _MODEL_KINDS.get(held, f"a {held}")
-    if model_name in ("bicubic", "linear"):
+    if model_name in closed_form_models():
         raise GeossrError(f"--model {model_name} takes no weights, but --weights {weights} is {kind} checkpoint; "
                           "leave out --model to run it, or leave out --weights")
     wanted = _MODEL_KINDS.get(model_name, f"a {model_name}").split(" ", 1)[1]
