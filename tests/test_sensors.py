@@ -9,7 +9,8 @@ from geossr.errors import SensorError
 from geossr.spectral.bands import Band, Sensor
 from geossr.spectral.sensors import available_sensors, load_sensor, sensor_from_dict
 
-SHIPPED = ["cave31", "ikonos", "landsat8_oli", "nikon_d700", "rosis", "sentinel2_msi"]
+MEASURED = ["sentinel2_msi", "sentinel2a_msi", "sentinel2b_msi", "landsat8_oli", "landsat9_oli", "rapideye"]
+SHIPPED = ["cave31", "ikonos", "nikon_d700", "rosis", "sentinel2_msi_gaussian", "landsat8_oli_gaussian", *MEASURED]
 
 
 def area(band: Band) -> float:
@@ -37,6 +38,24 @@ def test_shipped_band_counts_and_ranges():
     assert load_sensor("ikonos").band_names == ["blue", "green", "red", "nir", "pan"]
     assert load_sensor("nikon_d700").band_names == ["red", "green", "blue"]
     assert len(load_sensor("sentinel2_msi")) == 13 and len(load_sensor("landsat8_oli")) == 9
+
+
+@pytest.mark.parametrize("measured, published", [("sentinel2a_msi", "sentinel2_msi_gaussian"),
+                                                  ("landsat8_oli", "landsat8_oli_gaussian")])
+def test_measured_curves_agree_with_the_published_centres_and_widths(measured, published):
+    """The agencies' tables (via pyrsr, sensors/make_measured_from_pyrsr.py) against the centre / FWHM
+    the same agencies publish (the Gaussian files): centres within 2.5 nm, widths within 10 %."""
+    curves, nominal = load_sensor(measured), load_sensor(published)
+    assert curves.response_kind == "measured" and curves.band_names == nominal.band_names
+    assert np.abs(curves.centers_nm - nominal.centers_nm).max() < 2.5
+    assert np.abs(curves.fwhms_nm / nominal.fwhms_nm - 1).max() < 0.10
+
+
+def test_sentinel2_msi_is_sentinel2a_and_2b_differs_where_published():
+    s2, s2a, s2b = (load_sensor(name) for name in ("sentinel2_msi", "sentinel2a_msi", "sentinel2b_msi"))
+    assert np.array_equal(s2.centers_nm, s2a.centers_nm)
+    shift = dict(zip(s2a.band_names, s2b.centers_nm - s2a.centers_nm))
+    assert abs(shift["B02"]) < 1 and 10 < abs(shift["B12"]) < 20  # ESA: up to 17 nm apart in B12
 
 
 def test_ikonos_curves_peak_where_published():
