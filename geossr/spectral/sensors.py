@@ -2,7 +2,7 @@
 
 A sensor spec is any of
 - a shipped sensor name (``ikonos``, ``rosis``, …: the files in ``sensors/``),
-- a path to a sensor YAML file,
+- a path to a sensor YAML file, a CSV of band centres and FWHM, or an ENVI ``.hdr`` (``geossr.spectral.tables``),
 - ``grid:START:STOP:N[:gaussian|uniform]`` — N contiguous equal intervals over [START, STOP] nm,
 - any of the above followed by ``:BAND,BAND,…`` to keep only those bands (``ikonos:blue,green,red,nir``).
 """
@@ -20,8 +20,10 @@ import yaml
 
 from geossr.errors import SensorError
 from geossr.spectral.bands import SHAPES, Band, Sensor
+from geossr.spectral.tables import sensor_from_csv, sensor_from_envi_header
 
 SENSOR_SUFFIXES = (".yaml", ".yml")
+TABLE_READERS = {".csv": sensor_from_csv, ".hdr": sensor_from_envi_header}
 RESPONSE_KINDS = ("measured", "approximation", "nominal")
 # Remote-sensing bands lie between the vacuum ultraviolet and the far infrared: a band outside
 # is a unit slip (nm for µm or the reverse, a factor 1000) or a typo, never a real sensor.
@@ -47,6 +49,8 @@ def load_sensor(spec: str | Path) -> Sensor:
     if spec.startswith("grid:"):
         return grid_sensor(spec)
     path = Path(spec).expanduser()
+    if path.suffix.lower() in TABLE_READERS:
+        return TABLE_READERS[path.suffix.lower()](path)
     if path.suffix in SENSOR_SUFFIXES or path.is_file():
         return read_sensor_file(path)
     base, _, selection = spec.partition(":")
