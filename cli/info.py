@@ -29,7 +29,10 @@ def info(
     console.print(f"crs      {details['crs'] or 'none'} (georeferencing: {details['georeferencing']})")
     console.print(f"pixel    {details['pixel_size'][0]:g} x {details['pixel_size'][1]:g}")
     console.print(f"nodata   {details['nodata']}")
-    console.print(f"sensor   {details['sensor'] or 'unknown (no wavelength metadata)'}")
+    console.print(f"sensor   {details['sensor'] or 'unknown (no wavelength metadata)'}", highlight=False)
+    if likely := details["likely_input_sensor"]:
+        console.print(f"         likely --input-sensor {likely['spec']} (from its {likely['evidence']})",
+                      highlight=False, markup=False)
     if details["provenance"]:  # the request hash and checksum are for resuming batches, not for people
         tags = details["provenance"]
         keys = [k for k in PROVENANCE_ORDER if k in tags] + sorted(set(tags) - set(PROVENANCE_ORDER)

@@ -664,8 +664,11 @@ def _write_metadata(dst, sensor: Sensor, tags: dict) -> None:
 def raster_info(path: str | Path) -> dict:
     """Size, georeferencing, bands (with wavelengths when the file declares them) and, for a file
     geossr wrote, its GEOSSR tags (model, weights, scale, source, ...) as ``provenance``."""
+    from geossr.scene.identify import likely_sensor
+
     with open_dataset(path) as ds:
         sensor = sensor_from_dataset(ds)
+        likely = likely_sensor(ds) if sensor is None else None
         bands = []
         for index in range(1, ds.count + 1):
             entry = {"index": index, "description": ds.descriptions[index - 1] or "", "dtype": ds.dtypes[index - 1]}
@@ -684,6 +687,7 @@ def raster_info(path: str | Path) -> dict:
             "bounds": list(ds.bounds),
             "nodata": None if ds.nodata is None else ("nan" if np.isnan(ds.nodata) else ds.nodata),
             "sensor": sensor.name if sensor is not None else None,
+            "likely_input_sensor": likely._asdict() if likely else None,
             "georeferencing": ds.tags().get("GEOREFERENCING", "as stored" if ds.crs else "none"),
             "provenance": {key.removeprefix("GEOSSR_").lower(): value for key, value in ds.tags().items()
                            if key.startswith("GEOSSR_") and key != "GEOSSR_SENSOR_JSON"},  # shown as bands

@@ -80,12 +80,12 @@ def _band_list(sensor: Sensor) -> str:
 
 def _sensor_hint(path, band_count: int) -> str:
     """Shipped sensors (or band subsets of them) that could describe this file's bands."""
+    from geossr.scene.identify import likely_sensor
+
     with open_dataset(path) as dataset:
-        descriptions = [d for d in dataset.descriptions if d]
-    for name in available_sensors():
-        names = load_sensor(name).band_names
-        if len(descriptions) == band_count and all(d in names for d in descriptions):
-            return f"its band names suggest --input-sensor {name}:{','.join(descriptions)}"
+        likely = likely_sensor(dataset)
+    if likely is not None:
+        return f"its {likely.evidence} suggest --input-sensor {likely.spec}"
     same_count = [n for n in available_sensors() if len(load_sensor(n)) == band_count]
     choices = ", ".join(same_count) if same_count else "none shipped"
     return f"shipped sensors with {band_count} bands: {choices}; any sensor accepts NAME:BAND,BAND,... " \
