@@ -16,7 +16,7 @@ any-sensor model, the IKONOS model of the same scenes, architecture, budget and 
 own sensor, and — as one would use it without an any-sensor model — on the blue/green/red/NIR of
 Sentinel-2 and Landsat 8) and bicubic + linear spectral interpolation, at p = 2 and 4: PSNR /
 SSIM / SAM; also the any-sensor output and the bicubic baseline each projected onto the input
-(geossr.consistency.project_to_input, what `--consistency` does), since the projection raises any
+(geossr.forward.consistency.project_to_input, what `--consistency` does), since the projection raises any
 output that does not re-integrate to its input, the baseline's too. Beside the scores over all target
 bands, PSNR and SSIM over the target bands inside the input sensor's span (its lowest to highest band
 edge, centre ± FWHM/2): outside it (ROSIS's 430-452 nm below Landsat 8's B2) every method extrapolates.
@@ -29,7 +29,7 @@ spectrum beyond 860 nm equal to its weighted mean inside). This is stated in the
 Part 2, real georeferenced scenes with no hyperspectral truth (Sentinel-2 L2A patch, Landsat 8 SR
 crop): `geossr upsample` (the CLI, default model choice) at scale 1 and 2 to the ROSIS bands, then
 physical consistency: the output re-integrated through the input sensor's responses
-(geossr.consistency) against the input, per input band. The ROSIS bands cover S2 B08 and L8 B5
+(geossr.forward.consistency) against the input, per input band. The ROSIS bands cover S2 B08 and L8 B5
 only partly (see above), so the consistency of those bands is measured on a second output over the
 airborne training scenes' range (grid:404:890:54). Quicklook and spectrum PNGs (at p = 1 and 2) for
 a vegetation, a water and a soil pixel picked from NDVI / NDWI of the input (see ``pick_pixels``).
@@ -54,7 +54,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fidelity import machine  # noqa: E402
 
-from geossr.consistency import input_response, project_to_input, reintegrate  # noqa: E402
+from geossr.forward.consistency import input_response, project_to_input, reintegrate  # noqa: E402
 from geossr.data import common_coverage_nm, evaluation_pairs, load_dataset, target_sensor_from_intervals  # noqa: E402
 from geossr.fileio import atomic_output  # noqa: E402
 from geossr.metrics import psnr, sam, ssim  # noqa: E402
@@ -382,7 +382,7 @@ def main() -> None:
           + held_out_table(held_out)
           + "\n## Real scenes: physical consistency of `geossr upsample` outputs\n\n"
           + "Re-integration: output bands integrated through each input band's response and spatially "
-            "degraded by p (geossr.consistency.reintegrate), against the input (reflectance).\n\n"
+            "degraded by p (geossr.forward.consistency.reintegrate), against the input (reflectance).\n\n"
           + consistency_table(real)
           + "\nModel choice (stderr of `geossr upsample`):\n\n" + (notes or "- none\n")
           + "\nWarnings:\n\n" + (warnings_lines or "- none\n")

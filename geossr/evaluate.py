@@ -32,11 +32,11 @@ def evaluate_model(
 
     A model with a fixed band set (LIIF, FMNet) is scored on its own bands, whatever ``band_counts``.
     Every row also gives the output's physical consistency: the PSNR of the output re-integrated
-    through the input sensor (``geossr.consistency.reintegrate``) against the input. With
+    through the input sensor (``geossr.forward.consistency.reintegrate``) against the input. With
     ``consistency`` each row is followed by one for the output projected onto the input
     (``project_to_input``), labelled ``LABEL + consistency``.
     """
-    from geossr.consistency import input_response, project_to_input, reintegrate
+    from geossr.forward.consistency import input_response, project_to_input, reintegrate
     from geossr.data import evaluation_pairs, target_sensor_from_intervals
     from geossr.metrics import all_metrics, psnr
 

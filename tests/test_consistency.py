@@ -5,7 +5,7 @@ import pytest
 import rasterio
 import torch
 
-from geossr.consistency import covered_input_bands, input_response, project_to_input, reintegrate
+from geossr.forward.consistency import covered_input_bands, input_response, project_to_input, reintegrate
 from geossr.data import evaluation_pairs, load_dataset, target_sensor_from_intervals
 from geossr.models import build
 from geossr.scene.engine import upsample

@@ -23,7 +23,7 @@ from geossr.data import (
     target_sensor_from_intervals,
 )
 from geossr.errors import GeossrError
-from geossr.scene.resample import downsample
+from geossr.forward.resample import downsample
 from geossr.spectral.integration import response_matrix, uncovered_fraction
 from geossr.spectral.sensors import load_sensor
 

@@ -7,7 +7,7 @@ import scipy.io
 import xarray as xr
 from affine import Affine
 
-from geossr.scene.resample import downsample
+from geossr.forward.resample import downsample
 from geossr.scene.simulate import simulate
 from geossr.spectral.integration import response_matrix
 from geossr.spectral.sensors import load_sensor

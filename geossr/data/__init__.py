@@ -12,7 +12,7 @@ from geossr.data.cubes import (
     load_rosis_crop,
     load_samson,
 )
-from geossr.data.degrade import contiguous_intervals, spatial_downsample, spectral_matrix, target_sensor_from_intervals
+from geossr.forward.degrade import contiguous_intervals, spatial_downsample, spectral_matrix, target_sensor_from_intervals
 from geossr.data.sampler import TrainingSampler, common_coverage_nm, evaluation_pairs
 
 __all__ = [

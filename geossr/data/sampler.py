@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from geossr.data.cubes import HyperspectralCube
-from geossr.data.degrade import contiguous_intervals, spatial_downsample, spectral_matrix, target_sensor_from_intervals
+from geossr.forward.degrade import contiguous_intervals, spatial_downsample, spectral_matrix, target_sensor_from_intervals
 from geossr.errors import GeossrError
 from geossr.spectral.bands import Band, Sensor
 from geossr.spectral.integration import DEFAULT_COVERAGE_TOLERANCE, source_coverage_nm, uncovered_fraction

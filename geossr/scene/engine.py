@@ -17,7 +17,7 @@ the model sees them (so they do not drag their neighbours down, nor spread over 
 output pixels whose centre falls in such a pixel are NaN.
 
 Consistency (optional). Each tile's output is projected so that, re-integrated through the input
-sensor and degraded, it reproduces its input (``geossr.consistency.project_to_input``). That
+sensor and degraded, it reproduces its input (``geossr.forward.consistency.project_to_input``). That
 least-squares correction is not local, but its reach decays fast (below 1e-7 of its peak beyond
 12 input pixels at p <= 4, and 2e-7 beyond 16 at p = 8), so a tile projects over its input
 footprint widened by ``CONSISTENCY_MARGIN`` input pixels and keeps its centre: tiles equal the
@@ -218,7 +218,7 @@ def release_freed_memory() -> None:
 
 def _project_tile(out, filled, window_origin, extended, geometry, response, footprint, bands):
     """Project the rendered output of the input ``footprint`` onto that input's ``bands``; returns it and its bounds."""
-    from geossr.consistency import project_to_input
+    from geossr.forward.consistency import project_to_input
 
     r0, c0 = window_origin
     p0, p1, q0, q1 = footprint
@@ -269,7 +269,7 @@ def upsample_reflectance(
     The output has the bands of ``sensor`` (coordinates ``wavelength_nm`` and ``fwhm_nm``), and
     the input's CRS with its transform scaled by 1/``scale``. With ``consistency`` the output is
     projected so that it re-integrates through the model's input sensor to the input, in every input
-    band whose response the bands of ``sensor`` hold (``geossr.consistency.covered_input_bands``;
+    band whose response the bands of ``sensor`` hold (``geossr.forward.consistency.covered_input_bands``;
     at least one).
 
     Every output tile is one dask task reading only its input window, so the result can be
@@ -294,7 +294,7 @@ def upsample_reflectance(
     bands = len(sensor)
     margin, response, covered = 0, None, []
     if consistency:
-        from geossr.consistency import covered_input_bands, input_response
+        from geossr.forward.consistency import covered_input_bands, input_response
 
         covered = covered_input_bands(sensor, model.input_sensor)
         if not covered:

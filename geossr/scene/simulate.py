@@ -12,7 +12,7 @@ from geossr.errors import GeossrError, SensorError
 from geossr.scene.io import (Progress, check_output_path, check_valid_pixels, dataset_basename, open_dataset,
                              open_raster, read_sensor, write_raster)
 from geossr.scene.radiometry import PLAUSIBLE_BOUND, dataset_scale, implausible_values
-from geossr.scene.resample import antialias_sigma, downsample
+from geossr.forward.resample import antialias_sigma, downsample
 from geossr.spectral.bands import Sensor
 from geossr.spectral.integration import DEFAULT_COVERAGE_TOLERANCE, response_matrix
 from geossr.spectral.sensors import available_sensors, load_sensor

@@ -30,7 +30,7 @@ import rasterio
 
 from geossr import __version__
 from geossr.device import EmulatedPrecisionWarning, emulated_precision_warning, resolve_device
-from geossr.consistency import covered_input_bands
+from geossr.forward.consistency import covered_input_bands
 from geossr.errors import GeossrError
 from geossr.fileio import check_no_other_writer
 from geossr.models import load as load_model
@@ -154,7 +154,7 @@ def upsample_file(
     contradicts the file's wavelength metadata needs ``override_metadata``.
 
     ``consistency`` projects the output so that it re-integrates to the input through the input
-    sensor (``geossr.consistency``; measured in benchmarks/results/fidelity.md).
+    sensor (``geossr.forward.consistency``; measured in benchmarks/results/fidelity.md).
     ``progress(done, total)`` follows the output blocks as they are written.
     """
     check_options(scale=scale, input_scale=input_scale, dtype=dtype, precision=precision, tile=tile, cog=cog,

@@ -2,7 +2,7 @@
 
 The input was (in the simulation that defines every training pair) the scene integrated through
 the input sensor's responses and spatially degraded: lr = A(hr) with A = spatial ∘ spectral, both
-linear (``geossr.data.degrade``). ``reintegrate`` applies A to a model output; the difference to
+linear (``geossr.forward.degrade``). ``reintegrate`` applies A to a model output; the difference to
 the input is the output's physical inconsistency.
 
 ``project_to_input`` is the least-squares correction that removes it: the smallest change δ
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import torch
 
-from geossr.data.degrade import downsampling_matrix, spatial_downsample, spectral_matrix
+from geossr.forward.degrade import downsampling_matrix, spatial_downsample, spectral_matrix
 from geossr.spectral.bands import Sensor
 from geossr.spectral.integration import DEFAULT_COVERAGE_TOLERANCE, uncovered_fraction
 

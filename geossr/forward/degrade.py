@@ -1,6 +1,6 @@
 """Degradations that make training pairs: spatial downsampling and spectral integration, in torch.
 
-``spatial_downsample`` is the operation of :func:`geossr.scene.resample.downsample` (Gaussian
+``spatial_downsample`` is the operation of :func:`geossr.forward.resample.downsample` (Gaussian
 anti-aliasing with σ = (p − 1)/2 input pixels, edges extended with the nearest value, then
 bilinear sampling at the output pixel centres (j + 0.5)·p − 0.5), so a model trained on these
 pairs sees the degradation ``geossr simulate --scale`` applies to a scene. Along one axis the
@@ -21,7 +21,7 @@ import math
 import numpy as np
 import torch
 
-from geossr.scene.resample import antialias_sigma
+from geossr.forward.resample import antialias_sigma
 from geossr.spectral.bands import Band, Sensor
 from geossr.spectral.integration import DEFAULT_COVERAGE_TOLERANCE, response_matrix
 
