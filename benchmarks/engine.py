@@ -265,7 +265,7 @@ def child_flops(p: dict) -> dict:
     from geossr.device import native_cpu_precisions
     from geossr.models.checkpoint import load_checkpoint
     from geossr.scene.engine import Geometry, input_window, render_tile, torch_threads_per_task
-    from geossr.scene.io import dask_threads
+    from geossr.scene.schedule import dask_threads
     from geossr.spectral.sensors import load_sensor
 
     torch.manual_seed(0)

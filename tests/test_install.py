@@ -32,8 +32,8 @@ def test_version_and_help_describe_every_command(tmp_path):
     version = geossr("--version", cwd=tmp_path)
     assert version.returncode == 0 and version.stdout.strip() == f"geossr {package.__version__}"
     help_text = geossr("--help", cwd=tmp_path).stdout
-    for command in ("sensors", "simulate", "info"):
-        assert command in help_text
+    for name in ("sensors", "simulate", "info"):
+        assert name in help_text
     assert "Simulate a sensor" in help_text
 
 

@@ -11,7 +11,8 @@ import xarray as xr
 from affine import Affine
 
 from geossr.errors import RasterError
-from geossr.scene.io import default_blocks_in_flight, open_raster, raster_info, read_sensor, write_raster
+from geossr.scene.io import open_raster, raster_info, read_sensor, write_raster
+from geossr.scene.schedule import default_blocks_in_flight
 from geossr.spectral.sensors import load_sensor
 
 TRANSFORM = Affine(10.0, 0, 649200.0, 0, -10.0, 5895240.0)

@@ -340,7 +340,7 @@ def torch_threads_per_task():
     """
     from dask.base import get_scheduler
 
-    from geossr.scene.io import dask_threads
+    from geossr.scene.schedule import dask_threads
 
     before = torch.get_num_threads()
     tasks = dask_threads()

@@ -41,7 +41,8 @@ from geossr.models.linear import LinearPrior
 from geossr.models.limits import (check_band_range, check_input_reach, check_scale, half_maximum_extents_nm,
                                   usable_input_bands)
 from geossr.scene.engine import PRECISIONS, REFLECTANCE_BOUND, torch_threads_per_task, upsample_reflectance
-from geossr.scene.io import (Progress, absolute_dataset_name, active_client, check_creation_options, check_output_path, check_valid_pixels,
+from geossr.scene.schedule import active_client
+from geossr.scene.io import (Progress, absolute_dataset_name, check_creation_options, check_output_path, check_valid_pixels,
                              checksum_matches, dataset_basename, input_identity, open_dataset, open_raster,
                              write_raster)
 from geossr.scene.radiometry import PLAUSIBLE_BOUND, dataset_scale, implausible_values, parse_input_scale
