@@ -70,6 +70,33 @@ def test_a_registered_model_is_built_listed_and_run_by_name(nearest_model, ikono
     np.testing.assert_allclose(values, expected, rtol=0, atol=1e-6)
 
 
+def test_a_model_that_cannot_be_tiled_runs_whole_with_a_warning(ikonos_scene, tmp_path):
+    """halo() None: each output pixel depends on the whole input (here: minus the image's mean)."""
+    from geossr.scene.engine import UntileableWarning, upsample
+
+    class WholeImage(SuperResolver):
+        name = "whole-image-example"
+
+        def __init__(self, input_sensor):
+            super().__init__(len(input_sensor))
+            self.input_sensor = input_sensor
+
+        def halo(self, cell):
+            return None
+
+        def render(self, lr, rows, cols, intervals, cell):
+            picked = lr[:, :, torch.as_tensor(rows).floor().long()][:, :, :, torch.as_tensor(cols).floor().long()]
+            spread = picked - lr.mean(dim=(2, 3), keepdim=True)
+            return apply_spectral_matrix(baseline_spectral_matrix(self.input_sensor, intervals).to(lr), spread)
+
+    model = WholeImage(load_sensor(IKONOS))
+    with pytest.warns(UntileableWarning, match="whole-image-example cannot be tiled .* one 159x123 px tile"):
+        tiled = upsample(ikonos_scene, 3, load_sensor(TARGET), model, tile=16).values
+    whole = model(torch.from_numpy(ikonos_scene.values)[None], (123, 159),
+                  torch.as_tensor(load_sensor(TARGET).intervals_nm, dtype=torch.float32))[0].numpy()
+    np.testing.assert_allclose(tiled, whole.clip(min=0), rtol=0, atol=1e-5)  # the engine clips at 0
+
+
 def test_a_model_needs_a_name_of_its_own():
     with pytest.raises(ValueError, match="needs a name of its own"):
         register("a second bicubic")(type("Another", (SuperResolver,), {"name": "bicubic"}))

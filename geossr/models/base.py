@@ -73,8 +73,10 @@ class SuperResolver(nn.Module):
     def check_output_bands(self, intervals_nm) -> None:
         """Refuse, before any compute, (C, 2) target band intervals the model cannot make (default: none)."""
 
-    def halo(self, cell: tuple[float, float]) -> tuple[int, int]:
-        """(input pixels, output pixels) of context a window needs so its centre renders exactly."""
+    def halo(self, cell: tuple[float, float]) -> tuple[int, int] | None:
+        """(input pixels, output pixels) of context a window needs so its centre renders exactly;
+        None for a model that cannot be tiled (an output pixel depends on the whole image, as with
+        attention over all pixels): the engine then renders the scene as one tile, with a warning."""
         raise NotImplementedError
 
     def forward(self, lr: torch.Tensor, out_size: tuple[int, int], intervals: torch.Tensor) -> torch.Tensor:

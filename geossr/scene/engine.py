@@ -132,6 +132,10 @@ def fill_nodata(window: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return window[:, nearest[0], nearest[1]], invalid
 
 
+class UntileableWarning(UserWarning):
+    """The model's ``halo`` is None: the scene is rendered whole, however large."""
+
+
 _MOVING_MODEL = threading.Lock()
 
 
@@ -283,7 +287,14 @@ def upsample_reflectance(
     geometry = Geometry(data.sizes["y"], data.sizes["x"], float(scale))
     if geometry.out_height < 1 or geometry.out_width < 1:
         raise ValueError("the scene is empty at this scale")
-    in_halo, out_halo = model.halo(geometry.cell)
+    halo = model.halo(geometry.cell)
+    if halo is None:
+        tile = max(geometry.out_height, geometry.out_width)
+        warnings.warn(f"model {model.name} cannot be tiled (each output pixel depends on the whole input): "
+                      f"the scene is rendered as one {geometry.out_width}x{geometry.out_height} px tile, "
+                      "in memory", UntileableWarning, stacklevel=2)
+        halo = (0, 0)
+    in_halo, out_halo = halo
     source = data.transpose("band", "y", "x").data
     if not isinstance(source, dask.array.Array):
         source = dask.array.from_array(np.asarray(source))

@@ -40,7 +40,8 @@ from geossr.models.registry import closed_form_models
 from geossr.models.linear import LinearPrior
 from geossr.models.limits import (check_band_range, check_input_reach, check_scale, half_maximum_extents_nm,
                                   usable_input_bands)
-from geossr.scene.engine import PRECISIONS, REFLECTANCE_BOUND, torch_threads_per_task, upsample_reflectance
+from geossr.scene.engine import (PRECISIONS, REFLECTANCE_BOUND, UntileableWarning, torch_threads_per_task,
+                                 upsample_reflectance)
 from geossr.scene.schedule import active_client
 from geossr.scene.io import (Progress, absolute_dataset_name, check_creation_options, check_output_path, check_valid_pixels,
                              checksum_matches, dataset_basename, input_identity, open_dataset, open_raster,
@@ -233,10 +234,12 @@ def upsample_file(
                           "treated as nodata")
         if mis_scaled := implausible_values(counts.values, counts.implausible, radiometry):
             warnings.warn(mis_scaled)
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(record=True) as building:
         warnings.simplefilter("ignore", EmulatedPrecisionWarning)  # said above, with the other warnings
-        out = upsample_reflectance(scaled, scale, target, net.to("cpu" if client else device), tile=tile, device=device, precision=precision,
-                       consistency=consistency)
+        warnings.simplefilter("always", UntileableWarning)
+        out = upsample_reflectance(scaled, scale, target, net.to("cpu" if client else device), tile=tile,
+                                   device=device, precision=precision, consistency=consistency)
+    caught += [w for w in building if issubclass(w.category, UntileableWarning)]
     numpy_dtype, nodata = DTYPES[dtype]
     if dtype == "uint16":
         scaled = (out * UINT16_SCALE).clip(0, nodata - 1).round()
