@@ -140,3 +140,18 @@ def test_decoder_c_sub_chunks_give_the_same_values(monkeypatch):
     whole = model(lr, (11, 11), CAVE31)
     monkeypatch.setattr(ssif_module, "_JOINT_ELEMENTS", 5000)  # a few queries per piece
     assert torch.allclose(whole, model(lr, (11, 11), CAVE31), atol=1e-6)
+
+
+def test_one_band_tolerance_for_fixed_band_models_and_checkpoint_sensors():
+    """SAME_BAND_NM (1 nm) decides everywhere whether two band sets are the same bands."""
+    from geossr.spectral.bands import SAME_BAND_NM, same_bands
+
+    liif = build("liif", input_sensor="ikonos:blue,green,red,nir", output_sensor="grid:430:860:10",
+                 encoder={"name": "edsr-baseline", "width": 8, "blocks": 1}, pixel_hidden=[8])
+    trained = torch.as_tensor(liif.fixed_intervals_nm, dtype=torch.float32)
+    lr = torch.rand(1, 4, 6, 6)
+    assert liif(lr, (12, 12), trained + 0.9 * SAME_BAND_NM).shape == (1, 10, 12, 12)
+    with pytest.raises(ValueError, match="cannot produce another band set"):
+        liif(lr, (12, 12), trained + 1.5 * SAME_BAND_NM)
+    assert same_bands([492.4, 559.8], [492.0, 560.6]) and not same_bands([492.4], [494.0])
+    assert not same_bands([492.4, 559.8], [492.4])

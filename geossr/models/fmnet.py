@@ -6,7 +6,6 @@ Spectral Super-Resolution", AAAI 2020. Equation numbers below refer to that pape
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -14,10 +13,9 @@ from geossr.models.base import SuperResolver, conv_radius
 from geossr.models.bicubic import bicubic_sample
 from geossr.models.registry import register
 from geossr.models.spectral_interp import apply_spectral_matrix, spectral_interpolation_matrix
-from geossr.spectral.bands import Sensor
+from geossr.spectral.bands import SAME_BAND_NM, Sensor, same_bands
 
 #: How far (nm) requested interval ends may lie from the trained ones and still count as the same band.
-INTERVAL_TOLERANCE_NM = 0.5
 
 
 def _conv(in_channels: int, out_channels: int, kernel_size: int) -> nn.Conv2d:
@@ -91,7 +89,7 @@ class FMNet(SuperResolver):
     [0, 1]) and the spectral network runs on that; FMNet itself adds no spatial detail.
 
     The output bands are fixed by training: ``intervals`` must be the output sensor's band
-    intervals (within 0.5 nm), and the input must have the input sensor's band count; otherwise
+    intervals (within ``SAME_BAND_NM``), and the input must have the input sensor's band count; otherwise
     ``forward`` raises ``ValueError``. The output is not clamped: the paper trains the raw output
     with an L1 loss.
     """
@@ -135,13 +133,13 @@ class FMNet(SuperResolver):
     def check_intervals(self, intervals) -> None:
         requested = torch.as_tensor(intervals).detach().cpu().double().numpy()
         trained = self.fixed_intervals_nm
-        if requested.shape == trained.shape and np.allclose(requested, trained, rtol=0, atol=INTERVAL_TOLERANCE_NM):
+        if same_bands(requested, trained):
             return
         lo, hi = trained[:, 0].min(), trained[:, 1].max()
         raise ValueError(
             f"fmnet was trained for the {len(trained)} bands of sensor {self.output_sensor.name!r} "
             f"({lo:.0f}-{hi:.0f} nm) and can only produce those; the requested intervals "
-            f"(shape {requested.shape}) differ by more than {INTERVAL_TOLERANCE_NM} nm "
+            f"(shape {requested.shape}) differ by more than {SAME_BAND_NM:g} nm "
             "(use the output sensor's intervals_nm, or a model that takes any bands such as ssif)"
         )
 

@@ -10,8 +10,8 @@ import torch
 
 from geossr.models.implicit import ImplicitSuperResolver
 from geossr.models.registry import register
+from geossr.spectral.bands import same_bands
 
-INTERVAL_TOLERANCE_NM = 0.5
 
 
 @register("LIIF with C outputs: any scale, the band set it was trained for")
@@ -28,10 +28,8 @@ class LIIF(ImplicitSuperResolver):
         self.register_buffer("output_intervals", torch.tensor(output_intervals, dtype=torch.float32))
 
     def prepare_bands(self, intervals: torch.Tensor):
-        trained = self.output_intervals
-        if intervals.shape != trained.shape or bool(
-            (intervals.to(trained) - trained).abs().max() > INTERVAL_TOLERANCE_NM
-        ):
+        if not same_bands(intervals.detach().cpu().numpy(), self.fixed_intervals_nm):
+            trained = self.output_intervals
             raise ValueError(
                 f"LIIF was trained for {trained.shape[0]} fixed bands "
                 f"({trained[0, 0]:.0f}-{trained[-1, 1]:.0f} nm) and cannot produce another band set; "

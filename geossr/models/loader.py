@@ -15,14 +15,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 
 from geossr.errors import GeossrError
 from geossr.models.base import SuperResolver
 from geossr.models.checkpoint import load_checkpoint
 from geossr.models.registry import MODELS, build, closed_form_models, model_class
 from geossr.models.weights import installed_weights
-from geossr.spectral.bands import Sensor
+from geossr.spectral.bands import Sensor, same_bands
 from geossr.spectral.sensors import sensor_from_dict
 
 # The default model, judged on airborne scenes no model trained on (benchmarks/results/remote_fidelity.md):
@@ -31,7 +30,6 @@ from geossr.spectral.sensors import sensor_from_dict
 # were 3-5 dB behind it there.
 DEFAULT_MODEL = "linear-sr"
 ANY_SENSOR_SSIF = "ssif-any"
-SAME_SENSOR_NM = 1.0  # band centres closer than this are the sensor a checkpoint was trained for
 
 
 @dataclass
@@ -73,8 +71,7 @@ def _shipped_for(model: str, input_sensor: Sensor, device: str, shipped: list[di
     if not model_class(model).any_input_sensor:
         for entry in own:
             trained = sensor_from_dict(entry["card"]["model"]["input_sensor"])  # no need to build the network
-            if len(trained) == len(input_sensor) and np.allclose(trained.centers_nm, input_sensor.centers_nm,
-                                                                 atol=SAME_SENSOR_NM):
+            if same_bands(trained.centers_nm, input_sensor.centers_nm):
                 net, card = load_checkpoint(entry["path"], device=device)
                 return LoadedModel(net, card, entry["name"])
         own = []

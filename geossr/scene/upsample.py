@@ -48,7 +48,7 @@ from geossr.scene.io import (Progress, absolute_dataset_name, check_creation_opt
                              write_raster)
 from geossr.scene.radiometry import PLAUSIBLE_BOUND, dataset_scale, implausible_values, parse_input_scale
 from geossr.scene.simulate import resolve_input_sensor
-from geossr.spectral.bands import Sensor
+from geossr.spectral.bands import Sensor, same_bands
 from geossr.spectral.sensors import load_sensor
 
 DTYPES = {"float32": (np.float32, float("nan")), "uint16": (np.uint16, 65535)}
@@ -191,10 +191,7 @@ def upsample_file(
     check_output_path(output_path, overwrite)
     check_no_other_writer(output_path)
     training = card.get("training", {})
-    if net.fixed_intervals_nm is not None and (
-        net.fixed_intervals_nm.shape != target.intervals_nm.shape
-        or not np.allclose(net.fixed_intervals_nm, target.intervals_nm, atol=0.5)
-    ):
+    if net.fixed_intervals_nm is not None and not same_bands(net.fixed_intervals_nm, target.intervals_nm):
         raise GeossrError(f"--model {net.name} produces only the {len(net.fixed_intervals_nm)} bands it was "
                           f"trained for, not {target.name}; use ssif for other band sets")
     try:

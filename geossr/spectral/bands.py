@@ -24,6 +24,17 @@ FWHM_PER_SIGMA = 2.0 * math.sqrt(2.0 * math.log(2.0))
 # fraction of the peak: measured tables carry out-of-band leaks and a noise floor (IKONOS blue:
 # 1-3 % of peak from 550 to 900 nm) that are not part of the band's passband.
 TABULATED_FLOOR = 0.05
+# Two bands whose centres (or interval edges) lie closer than this are the same band: a model
+# trained for one band set runs on a request for it, a checkpoint trained for one sensor on input
+# from it. 1 nm absorbs a sensor file's rounding and the gap between a measured response's centre
+# of mass and its Gaussian approximation (at most 0.55 nm for Landsat 8's multispectral bands).
+SAME_BAND_NM = 1.0
+
+
+def same_bands(a, b, tolerance_nm: float = SAME_BAND_NM) -> bool:
+    """Whether two arrays of band centres, or of (C, 2) intervals, in nm describe the same bands."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    return a.shape == b.shape and bool(np.all(np.abs(a - b) <= tolerance_nm))
 
 
 @dataclass(frozen=True, eq=False)
