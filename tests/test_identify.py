@@ -49,7 +49,12 @@ def write(path, descriptions, tags):
 @pytest.mark.parametrize("name, descriptions, tags, spec", [
     ("LC09_L2SP_042034_20220101.tif", ["SR_B1", "SR_B2", "SR_B3"], {}, "landsat9_oli:B1,B2,B3"),
     ("scene.tif", ["B2", "B3", "B4", "B8A"], {"SPACECRAFT_NAME": "Sentinel-2A"}, "sentinel2a_msi:B02,B03,B04,B8A"),
-    ("scene.tif", ["blue", "green", "red", "nir"], {}, "ikonos:blue,green,red,nir"),
+    ("scene.tif", ["blue", "green", "red", "nir"], {}, None),  # IKONOS or PlanetScope? no guess
+    ("scene.tif", ["blue", "green", "red", "nir"], {"SENSOR": "IKONOS-2"}, None),  # no IKONOS pattern: still none
+    ("20230101_psscene.tif", ["coastal_blue", "blue", "green_i", "green", "yellow", "red", "rededge", "nir"], {},
+     "planetscope_superdove:coastal_blue,blue,green_i,green,yellow,red,rededge,nir"),
+    ("WV03_x.tif", ["coastal", "blue", "green", "yellow", "red", "rededge", "nir1", "nir2"], {},
+     "worldview3:coastal,blue,green,yellow,red,rededge,nir1,nir2"),
     ("scene.tif", ["B02", "B03", "B04"], {}, "sentinel2_msi:B02,B03,B04"),
     ("scene.tif", ["red", "green", "blue"], {}, None),  # IKONOS or the Nikon D700? nothing says which
     ("LC08_x.tif", ["B02", "B99"], {}, None),  # Landsat 8, but not its bands

@@ -10,7 +10,9 @@ from geossr.spectral.bands import Band, Sensor
 from geossr.spectral.sensors import available_sensors, load_sensor, sensor_from_dict
 
 MEASURED = ["sentinel2_msi", "sentinel2a_msi", "sentinel2b_msi", "landsat8_oli", "landsat9_oli", "rapideye"]
-SHIPPED = ["cave31", "ikonos", "nikon_d700", "rosis", "sentinel2_msi_gaussian", "landsat8_oli_gaussian", *MEASURED]
+PUBLISHED_RANGES = ["worldview2", "worldview3", "planetscope_superdove"]
+SHIPPED = ["cave31", "ikonos", "nikon_d700", "rosis", "sentinel2_msi_gaussian", "landsat8_oli_gaussian", *MEASURED,
+           *PUBLISHED_RANGES]
 
 
 def area(band: Band) -> float:
@@ -49,6 +51,15 @@ def test_measured_curves_agree_with_the_published_centres_and_widths(measured, p
     assert curves.response_kind == "measured" and curves.band_names == nominal.band_names
     assert np.abs(curves.centers_nm - nominal.centers_nm).max() < 2.5
     assert np.abs(curves.fwhms_nm / nominal.fwhms_nm - 1).max() < 0.10
+
+
+def test_sensors_from_published_ranges_are_gaussians_centred_on_them():
+    superdove = load_sensor("planetscope_superdove")
+    assert superdove.band_names == ["coastal_blue", "blue", "green_i", "green", "yellow", "red", "rededge", "nir"]
+    np.testing.assert_allclose(superdove.centers_nm, [441.5, 490, 531, 565, 610, 665, 705, 865])
+    np.testing.assert_allclose(load_sensor("worldview3").fwhms_nm, [50, 60, 70, 40, 60, 40, 125, 180], rtol=1e-6)
+    for name in PUBLISHED_RANGES:
+        assert load_sensor(name).response_kind == "approximation" and len(load_sensor(name)) == 8
 
 
 def test_sentinel2_msi_is_sentinel2a_and_2b_differs_where_published():

@@ -21,6 +21,9 @@ PLATFORMS = [
     (re.compile(r"sentinel-?2|(^|[^a-z0-9])s2[abcd]?_msil", re.IGNORECASE), "sentinel2_msi", "Sentinel-2"),
     (re.compile(r"landsat[-_ ]?9|(^|[^a-z0-9])lc0?9[_ ]", re.IGNORECASE), "landsat9_oli", "Landsat 9"),
     (re.compile(r"landsat[-_ ]?8|(^|[^a-z0-9])lc0?8[_ ]", re.IGNORECASE), "landsat8_oli", "Landsat 8"),
+    (re.compile(r"superdove|psb\.sd", re.IGNORECASE), "planetscope_superdove", "PlanetScope SuperDove"),
+    (re.compile(r"worldview-?3|(^|[^a-z0-9])wv0?3[_ ]", re.IGNORECASE), "worldview3", "WorldView-3"),
+    (re.compile(r"worldview-?2|(^|[^a-z0-9])wv0?2[_ ]", re.IGNORECASE), "worldview2", "WorldView-2"),
 ]
 PLATFORM_TAGS = ("SENSOR", "SPACECRAFT_NAME", "SPACECRAFT", "PLATFORM", "SATELLITE", "PRODUCT")
 
@@ -33,8 +36,9 @@ class LikelySensor(NamedTuple):
 def _band_name(description: str, sensor_bands: list[str]) -> str | None:
     """A band description as the sensor's band name: B2 / B02 / SR_B2 / "B8A" -> the sensor's spelling."""
     text = re.sub(r"^(SR|ST|TOA|BOA)_", "", description.strip(), flags=re.IGNORECASE).upper()
-    if text in sensor_bands:
-        return text
+    by_upper = {name.upper(): name for name in sensor_bands}
+    if text in by_upper:
+        return by_upper[text]
     match = re.fullmatch(r"B(AND)?[ _]?0*(\d+)(A?)", text)
     if not match:
         return None
