@@ -64,3 +64,35 @@ def test_platform_and_band_spellings(tmp_path, name, descriptions, tags, spec):
     with write(tmp_path / name, descriptions, tags) as ds:
         likely = likely_sensor(ds)
     assert (likely.spec if likely else None) == spec
+
+
+def stac_item(href: str, bands: list[dict]) -> dict:
+    return {"type": "Feature", "stac_version": "1.0.0", "id": "patch", "properties": {},
+            "assets": {"data": {"href": href, "eo:bands": bands}, "thumbnail": {"href": "thumb.png"}}}
+
+
+S2_EO_BANDS = [{"name": "B02", "common_name": "blue", "center_wavelength": 0.4924, "full_width_half_max": 0.066},
+               {"name": "B03", "common_name": "green", "center_wavelength": 0.5598, "full_width_half_max": 0.036},
+               {"name": "B04", "common_name": "red", "center_wavelength": 0.6646, "full_width_half_max": 0.031},
+               {"name": "B08", "common_name": "nir", "center_wavelength": 0.8328, "full_width_half_max": 0.106}]
+
+
+def test_a_stac_sidecar_gives_the_bands(shared_data, tmp_path):
+    """The real Sentinel-2 patch, with the STAC Item a catalogue would give it beside it (eo:bands)."""
+    import shutil
+
+    scene = tmp_path / "patch.tif"
+    shutil.copy(shared_data / S2.format("10m"), scene)
+    (tmp_path / "patch.json").write_text(json.dumps(stac_item("./patch.tif", S2_EO_BANDS)))
+    info = json.loads(geossr("info", scene, "--json", cwd=tmp_path).stdout)
+    assert info["sensor"] == "patch" and [b["name"] for b in info["bands"]] == ["B02", "B03", "B04", "B08"]
+    assert [b["center_nm"] for b in info["bands"]] == [492.4, 559.8, 664.6, 832.8]
+    done = geossr("upsample", scene, "--scale", "2", "--sensor", "grid:450:850:8", "--model", "bicubic",
+                  "-o", "out.tif", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    (tmp_path / "patch.json").write_text(json.dumps(stac_item("./patch.tif", S2_EO_BANDS[:3])))  # 3 for 4 bands
+    assert json.loads(geossr("info", scene, "--json", cwd=tmp_path).stdout)["sensor"] is None
+    (tmp_path / "patch.json").write_text("{not json")
+    broken = geossr("info", scene, cwd=tmp_path)
+    assert broken.returncode == 1 and broken.stderr.strip().endswith("patch.json: not a readable STAC JSON "
+                                                                     "sidecar (JSONDecodeError)")

@@ -226,7 +226,7 @@ def sensor_from_dataset(dataset) -> Sensor | None:
     for index in range(1, dataset.count + 1):
         center_um, fwhm_um = _band_wavelength_um(dataset, index)
         if center_um is None:
-            return None
+            return stac_sidecar_sensor(dataset.name, dataset.count)
         description = dataset.descriptions[index - 1] or f"band{index}"
         ours = _DESCRIPTION.match(description)
         # A file that gives centres without widths gets 10 nm bands, a typical spectrometer FWHM.
@@ -237,6 +237,37 @@ def sensor_from_dataset(dataset) -> Sensor | None:
                       response_kind="approximation")
     except SensorError:
         return None
+
+
+def stac_sidecar_sensor(raster: str, count: int) -> Sensor | None:
+    """The bands a STAC Item beside a local raster (``scene.json`` for ``scene.tif``) gives it in
+    ``eo:bands`` (its asset whose href names the raster, else the Item's properties), when there are
+    ``count`` of them with ``center_wavelength`` (µm); None otherwise. An unreadable sidecar is an error."""
+    if is_gdal_name(raster):
+        return None
+    sidecar = Path(raster).with_suffix(".json")
+    if not sidecar.is_file():
+        return None
+    try:
+        item = json.loads(sidecar.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SensorError(f"{sidecar}: not a readable STAC JSON sidecar ({exc.__class__.__name__})") from None
+    if not isinstance(item, dict):
+        return None
+    candidates = [asset.get("eo:bands") for asset in (item.get("assets") or {}).values()
+                  if isinstance(asset, dict) and PurePosixPath(str(asset.get("href", ""))).name == Path(raster).name]
+    candidates.append((item.get("properties") or {}).get("eo:bands"))
+    eo_bands = next((c for c in candidates if isinstance(c, list) and len(c) == count), None)
+    if eo_bands is None or not all(isinstance(b, dict) and "center_wavelength" in b for b in eo_bands):
+        return None
+    doc = {"name": Path(raster).stem, "description": f"eo:bands of the STAC sidecar {sidecar.name}",
+           "source": str(sidecar), "response": "approximation",
+           "bands": [{"name": str(b.get("name") or f"b{i:03d}"), "common_name": b.get("common_name"),
+                      "center_wavelength": b["center_wavelength"],
+                      # a sidecar without widths: 10 nm, as for GDAL metadata without them
+                      "full_width_half_max": b.get("full_width_half_max", 0.01)}
+                     for i, b in enumerate(eo_bands, start=1)]}
+    return sensor_from_dict(doc, where=f"{sidecar} (eo:bands): ")
 
 
 def _band_wavelength_um(dataset, index) -> tuple[float | None, float | None]:
