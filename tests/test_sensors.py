@@ -1,6 +1,7 @@
 """Sensor model, shipped files, grid specs and validation."""
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -60,6 +61,19 @@ def test_sensors_from_published_ranges_are_gaussians_centred_on_them():
     np.testing.assert_allclose(load_sensor("worldview3").fwhms_nm, [50, 60, 70, 40, 60, 40, 125, 180], rtol=1e-6)
     for name in PUBLISHED_RANGES:
         assert load_sensor(name).response_kind == "approximation" and len(load_sensor(name)) == 8
+
+
+@pytest.mark.parametrize("table, sensor, band", [("Sentinel-2A_MSI_band_2", "sentinel2a_msi", "B02"),
+                                                 ("Landsat-8_OLI_TIRS_band_8", "landsat8_oli", "B8"),
+                                                 ("Sentinel-2B_MSI_band_12", "sentinel2b_msi", "B12")])
+def test_measured_files_reproduce_the_agency_tables_at_their_samples(table, sensor, band):
+    """Against pyrsr's own tables (tests/data/pyrsr): the same curve, negatives at 0, scaled to a peak of 1."""
+    rows = np.loadtxt(Path(__file__).parent / "data" / "pyrsr" / table, skiprows=1)
+    wavelength = rows[:, 0] * (1000 if rows[:, 0].max() < 100 else 1)
+    expected = np.clip(rows[:, 1], 0, None) / np.clip(rows[:, 1], 0, None).max()
+    curve = load_sensor(sensor).select([band]).bands[0]  # stored normalised to unit area: compare shapes
+    shape = np.interp(wavelength, curve.curve_nm, curve.curve_response) / curve.curve_response.max()
+    np.testing.assert_allclose(shape, expected, atol=1e-4)
 
 
 def test_sentinel2_msi_is_sentinel2a_and_2b_differs_where_published():
