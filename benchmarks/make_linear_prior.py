@@ -13,9 +13,13 @@ from __future__ import annotations
 
 import argparse
 import platform
+import sys
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import sam_deg  # noqa: E402
 
 from geossr.data import load_dataset
 from geossr.data.airborne import AIRBORNE_SPLIT, site_of
@@ -30,14 +34,6 @@ INPUT_SENSORS = {"RGB (Nikon D700)": "nikon_d700", "IKONOS": "ikonos:blue,green,
 NOISE_STDS = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2)
 # Spectra are scored on at most this many pixels per scene (evenly spaced): enough for a mean SAM.
 PIXELS = 4000
-
-
-def sam_deg(pred: np.ndarray, ref: np.ndarray) -> float:
-    """Mean spectral angle (degrees) of (pixels, bands) arrays, pixels with a zero spectrum left out."""
-    dot = (pred * ref).sum(axis=1)
-    norms = np.linalg.norm(pred, axis=1) * np.linalg.norm(ref, axis=1)
-    valid = norms > 0
-    return float(np.degrees(np.arccos(np.clip(dot[valid] / norms[valid], -1, 1))).mean())
 
 
 def pixels_of(cube) -> np.ndarray:

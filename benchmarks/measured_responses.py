@@ -14,18 +14,20 @@ left out for that scene.
 from __future__ import annotations
 
 import argparse
-import json
 import platform
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import write_report  # noqa: E402
+
 from geossr.data import load_dataset
 from geossr.data.airborne import AIRBORNE_SPLIT
 from geossr.errors import CoverageError
-from geossr.fileio import atomic_output
 from geossr.spectral.integration import response_matrix
 from geossr.spectral.sensors import load_sensor
 
@@ -78,11 +80,7 @@ def main() -> None:
                 if r["scenes"] else "- | -")
         md.append(f"| {r['sensor']} | {r['band']} | {r['centre_nm']:.1f} | {r['centre_shift_nm']:+.2f} | "
                   f"{r['fwhm_ratio']:.3f} | {r['scenes']} | {diff} |")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    for path, text in ((args.out.with_suffix(".md"), "\n".join(md) + "\n"),
-                       (args.out.with_suffix(".json"), json.dumps({"rows": rows}, indent=1))):
-        with atomic_output(path) as tmp:
-            Path(tmp).write_text(text)
+    write_report(args.out, md, {"rows": rows})
     print("\n".join(md))
 
 

@@ -15,9 +15,9 @@ Sentinel-2 and Landsat 8; K = 1 is the linear prior refitted here. Nothing here 
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import platform
+import sys
 import time
 from pathlib import Path
 
@@ -25,9 +25,11 @@ import numpy as np
 from scipy.special import logsumexp
 from sklearn.mixture import GaussianMixture
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import sam_deg, write_report  # noqa: E402
+
 from geossr.data import load_dataset
 from geossr.data.airborne import AIRBORNE_SPLIT, site_of
-from geossr.fileio import atomic_output
 from geossr.models.linear import SHIPPED_PRIOR, SpectralPrior, grid_spectra
 from geossr.spectral.integration import response_matrix, source_coverage_nm
 from geossr.spectral.sensors import grid_sensor, load_sensor
@@ -39,13 +41,6 @@ COMPONENTS = (1, 4, 8, 16)
 PIXELS_PER_SITE = 20000
 TEST_PIXELS = 4000
 SEED = 0
-
-
-def sam_deg(pred: np.ndarray, ref: np.ndarray) -> float:
-    dot = (pred * ref).sum(axis=1)
-    norms = np.linalg.norm(pred, axis=1) * np.linalg.norm(ref, axis=1)
-    valid = norms > 0
-    return float(np.degrees(np.arccos(np.clip(dot[valid] / norms[valid], -1, 1))).mean())
 
 
 def mixture_estimate(gmm: GaussianMixture, grid_sensor_obj, sensor, y: np.ndarray, noise: float) -> np.ndarray:
@@ -112,11 +107,7 @@ def main() -> None:
           f"- p = 1, test sites {', '.join(sorted({r['site'] for r in rows}))}: mean SAM (°) over sites", "",
           "| input | " + " | ".join(f"K = {k}" for k in COMPONENTS) + " |", "|---|" + "---|" * len(COMPONENTS)]
     md += [f"| {label} | " + " | ".join(f"{means[label, k]:.2f}" for k in COMPONENTS) + " |" for label in SENSORS]
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    for path, text in ((args.out.with_suffix(".md"), "\n".join(md) + "\n"),
-                       (args.out.with_suffix(".json"), json.dumps({"rows": rows}, indent=1))):
-        with atomic_output(path) as tmp:
-            Path(tmp).write_text(text)
+    write_report(args.out, md, {"rows": rows})
     print("\n".join(md))
 
 

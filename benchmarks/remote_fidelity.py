@@ -26,18 +26,20 @@ Site means average a site's scenes first (San Diego has three crops), then the s
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import platform
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import write_report  # noqa: E402
+
 from geossr.data import evaluation_pairs, load_dataset
 from geossr.data.airborne import AIRBORNE_SPLIT, site_of
-from geossr.fileio import atomic_output
 from geossr.metrics import psnr, sam, ssim
 from geossr.models.checkpoint import load_checkpoint
 from geossr.models.linear import LinearPrior, fit_prior
@@ -252,11 +254,7 @@ def main() -> None:
            means_table(test_means), "## The prior, leave one site out (mean over sites)", "", means_table(loso_means),
            "## Every test scene", "", scene_table(rows, "test"), "## Every left-out training site (prior)", "",
            scene_table(rows, "loso")]
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    for path, text in ((args.out.with_suffix(".md"), "\n".join(md)),
-                       (args.out.with_suffix(".json"), json.dumps({"rows": rows}, indent=1))):
-        with atomic_output(path) as tmp:
-            Path(tmp).write_text(text)
+    write_report(args.out, md, {"rows": rows})
     print("\n".join(md[: md.index("## Every test scene")]))
 
 
