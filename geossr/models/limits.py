@@ -12,7 +12,7 @@ import numpy as np
 
 from geossr.errors import GeossrError
 from geossr.spectral.bands import Band, Sensor
-from geossr.spectral.integration import uncovered_fraction
+from geossr.spectral.integration import source_coverage_nm, uncovered_fraction
 
 MIN_SCALE, MAX_SCALE = 1.0, 16.0
 # SSIF's spectral encoder is continuous in λ, but nothing anchors it past the training spectra.
@@ -65,9 +65,8 @@ INPUT_REACH_NM = 50.0
 
 
 def input_span_nm(source: Sensor) -> tuple[float, float]:
-    """The wavelengths the input sensor measures: its lowest and highest band edge (centre ± FWHM/2)."""
-    return (float(np.min(source.centers_nm - source.fwhms_nm / 2)),
-            float(np.max(source.centers_nm + source.fwhms_nm / 2)))
+    """The wavelengths the input sensor measures (``integration.source_coverage_nm``)."""
+    return source_coverage_nm(source)
 
 
 def inside_input_span(source: Sensor, intervals_nm: np.ndarray) -> np.ndarray:

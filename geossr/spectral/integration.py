@@ -27,10 +27,12 @@ DEFAULT_COVERAGE_TOLERANCE = 0.10
 
 
 def source_coverage_nm(source: Sensor) -> tuple[float, float]:
-    """The wavelengths a source sensor's samples describe: first to last band edge."""
-    order = np.argsort(source.centers_nm)
-    centers, fwhms = source.centers_nm[order], source.fwhms_nm[order]
-    return (float(centers[0] - fwhms[0] / 2), float(centers[-1] + fwhms[-1] / 2))
+    """The wavelengths a sensor's bands describe: its lowest to its highest band edge (centre ± FWHM/2).
+
+    Lowest and highest over all bands, not the edges of the first and last band by centre: a wide
+    band (Sentinel-2 B08 beside the narrow B8A) can reach past its neighbours."""
+    return (float(np.min(source.centers_nm - source.fwhms_nm / 2)),
+            float(np.max(source.centers_nm + source.fwhms_nm / 2)))
 
 
 def response_matrix(
