@@ -16,14 +16,14 @@ from geossr.spectral.sensors import available_sensors, load_sensor
 
 # (pattern on tags and file name, shipped sensor); the first that matches wins
 PLATFORMS = [
-    (re.compile(r"sentinel-?2a|(^|[^a-z0-9])s2a[_ ]", re.IGNORECASE), "sentinel2a_msi", "Sentinel-2A"),
-    (re.compile(r"sentinel-?2b|(^|[^a-z0-9])s2b[_ ]", re.IGNORECASE), "sentinel2b_msi", "Sentinel-2B"),
-    (re.compile(r"sentinel-?2|(^|[^a-z0-9])s2[abcd]?_msil", re.IGNORECASE), "sentinel2_msi", "Sentinel-2"),
-    (re.compile(r"landsat[-_ ]?9|(^|[^a-z0-9])lc0?9[_ ]", re.IGNORECASE), "landsat9_oli", "Landsat 9"),
-    (re.compile(r"landsat[-_ ]?8|(^|[^a-z0-9])lc0?8[_ ]", re.IGNORECASE), "landsat8_oli", "Landsat 8"),
-    (re.compile(r"superdove|psb\.sd", re.IGNORECASE), "planetscope_superdove", "PlanetScope SuperDove"),
-    (re.compile(r"worldview-?3|(^|[^a-z0-9])wv0?3[_ ]", re.IGNORECASE), "worldview3", "WorldView-3"),
-    (re.compile(r"worldview-?2|(^|[^a-z0-9])wv0?2[_ ]", re.IGNORECASE), "worldview2", "WorldView-2"),
+    (re.compile(r"sentinel-?2a|(^|[^a-z0-9])s2a[_ ]", re.IGNORECASE), "sentinel2a_msi"),
+    (re.compile(r"sentinel-?2b|(^|[^a-z0-9])s2b[_ ]", re.IGNORECASE), "sentinel2b_msi"),
+    (re.compile(r"sentinel-?2|(^|[^a-z0-9])s2[abcd]?_msil", re.IGNORECASE), "sentinel2_msi"),
+    (re.compile(r"landsat[-_ ]?9|(^|[^a-z0-9])lc0?9[_ ]", re.IGNORECASE), "landsat9_oli"),
+    (re.compile(r"landsat[-_ ]?8|(^|[^a-z0-9])lc0?8[_ ]", re.IGNORECASE), "landsat8_oli"),
+    (re.compile(r"superdove|psb\.sd", re.IGNORECASE), "planetscope_superdove"),
+    (re.compile(r"worldview-?3|(^|[^a-z0-9])wv0?3[_ ]", re.IGNORECASE), "worldview3"),
+    (re.compile(r"worldview-?2|(^|[^a-z0-9])wv0?2[_ ]", re.IGNORECASE), "worldview2"),
 ]
 PLATFORM_TAGS = ("SENSOR", "SPACECRAFT_NAME", "SPACECRAFT", "PLATFORM", "SATELLITE", "PRODUCT")
 
@@ -36,9 +36,9 @@ class LikelySensor(NamedTuple):
 def _band_name(description: str, sensor_bands: list[str]) -> str | None:
     """A band description as the sensor's band name: B2 / B02 / SR_B2 / "B8A" -> the sensor's spelling."""
     text = re.sub(r"^(SR|ST|TOA|BOA)_", "", description.strip(), flags=re.IGNORECASE).upper()
-    by_upper = {name.upper(): name for name in sensor_bands}
-    if text in by_upper:
-        return by_upper[text]
+    for name in sensor_bands:
+        if name.upper() == text:
+            return name
     match = re.fullmatch(r"B(AND)?[ _]?0*(\d+)(A?)", text)
     if not match:
         return None
@@ -57,10 +57,11 @@ def likely_sensor(dataset) -> LikelySensor | None:
     tags = dataset.tags()
     texts = [(f"{key} tag {tags[key]!r}", tags[key]) for key in PLATFORM_TAGS if tags.get(key)]
     texts.append((f"file name {Path(dataset.name).name}", Path(dataset.name).name))
-    for pattern, sensor, _ in PLATFORMS:
+    for pattern, sensor in PLATFORMS:
         for where, text in texts:
             if pattern.search(text):
-                names = [_band_name(d, load_sensor(sensor).band_names) for d in descriptions]
+                own = load_sensor(sensor).band_names
+                names = [_band_name(d, own) for d in descriptions]
                 if None in names or len(set(names)) < len(names):
                     return None  # the platform is known, these are not its bands
                 return LikelySensor(f"{sensor}:{','.join(names)}",
@@ -68,7 +69,7 @@ def likely_sensor(dataset) -> LikelySensor | None:
     # No platform named: shipped sensors with exactly these band names, if they are of one family
     # (sentinel2*, landsat*, ...); the shortest name, the generic one, is suggested.
     exact = [name for name in available_sensors() if not name.endswith("_gaussian")
-             and all(d in load_sensor(name).band_names for d in descriptions)]
+             and set(descriptions) <= set(load_sensor(name).band_names)]
     if not exact or len({re.match(r"[a-z]+", name).group(0) for name in exact}) > 1:
         return None
     best = min(exact, key=lambda name: (len(name), name))

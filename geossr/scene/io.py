@@ -57,6 +57,9 @@ DEFLATE_LEVEL = 1  # see write_raster
 # 2048² input (16x CAVE mosaic). Tiles read their input window once per batch and write whole
 # output blocks, so a small cache loses nothing (``bounded_block_cache``).
 STREAM_BLOCK_CACHE_BYTES = 32 * 2**20
+# Metadata that gives band centres without widths (GDAL items, a STAC sidecar): 10 nm bands, a
+# typical spectrometer FWHM.
+UNSTATED_FWHM_UM = 0.01
 
 
 # A GDAL dataset name rather than a local file: a /vsi path (/vsizip/, /vsicurl/, /vsis3/, ...), a
@@ -229,9 +232,8 @@ def sensor_from_dataset(dataset) -> Sensor | None:
             return stac_sidecar_sensor(dataset.name, dataset.count)
         description = dataset.descriptions[index - 1] or f"band{index}"
         ours = _DESCRIPTION.match(description)
-        # A file that gives centres without widths gets 10 nm bands, a typical spectrometer FWHM.
         bands.append(Band.gaussian(ours.group(1) if ours else description, center_um * 1000,
-                                   (fwhm_um or 0.01) * 1000))
+                                   (fwhm_um or UNSTATED_FWHM_UM) * 1000))
     try:
         return Sensor(Path(dataset.name).stem, tuple(bands), source="wavelength metadata of the file",
                       response_kind="approximation")
@@ -264,8 +266,7 @@ def stac_sidecar_sensor(raster: str, count: int) -> Sensor | None:
            "source": str(sidecar), "response": "approximation",
            "bands": [{"name": str(b.get("name") or f"b{i:03d}"), "common_name": b.get("common_name"),
                       "center_wavelength": b["center_wavelength"],
-                      # a sidecar without widths: 10 nm, as for GDAL metadata without them
-                      "full_width_half_max": b.get("full_width_half_max", 0.01)}
+                      "full_width_half_max": b.get("full_width_half_max", UNSTATED_FWHM_UM)}
                      for i, b in enumerate(eo_bands, start=1)]}
     return sensor_from_dict(doc, where=f"{sidecar} (eo:bands): ")
 
