@@ -348,4 +348,5 @@ def test_a_full_disk_is_one_line_naming_the_output_and_stops_the_batch(scenes, f
     assert error_lines(result.stderr) == [
         f"geossr: error: {inputs[0]}: no space left on device writing {first}; stopping the batch "
         "(outputs finished before it are kept)"], result.stderr
+    assert_one_line_messages(result.stderr)  # libtiff's own "_tiffWriteProc: No space left" lines too
     assert list(full_disk.iterdir()) == []  # no partial output, no temporary
