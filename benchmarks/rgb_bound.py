@@ -10,10 +10,11 @@ test site itself (the left half of each scene, scored on the right half):
 - ``prior``: the shipped linear prior (fitted on the training sites), the reference;
 - ``prior + Gulfport``: the prior refitted the same way with the validation site added (how much one
   more site moves it);
-- ``training-sites kNN``: the same kNN fitted on the training sites (as a learned per-pixel model is);
+- ``training-sites kNN`` (``+ context``): the same kNN fitted on the training sites (as a learned
+  model is);
 - ``site linear``: least squares RGB + 1 -> spectrum fitted on the site itself (the best affine map);
 - ``site kNN``: k-nearest-neighbour regression on the site's own pixels (a non-linear per-pixel map);
-- ``site kNN + context``: the same with each pixel's 7x7 neighbourhood mean and standard deviation of
+- ``site kNN + context``: the site kNN with each pixel's 7x7 neighbourhood mean and standard deviation of
   RGB added (spatial context, as a CNN would see it).
 
 SAM is also split into 400-700 nm (what the camera sees) and 700-1000 nm. Nothing here is shipped.
@@ -45,7 +46,8 @@ from geossr.spectral.sensors import grid_sensor, load_sensor
 NEIGHBOURS = 10
 CONTEXT = 7
 PIXELS_PER_SITE = 20000
-METHODS = ("interpolation", "prior", "prior + Gulfport", "training-sites kNN", "site linear", "site kNN", "site kNN + context")
+METHODS = ("interpolation", "prior", "prior + Gulfport", "training-sites kNN", "training-sites kNN + context",
+           "site linear", "site kNN", "site kNN + context")
 
 
 def context_features(rgb: np.ndarray) -> np.ndarray:
@@ -69,13 +71,20 @@ def main() -> None:
     camera = load_sensor("nikon_d700")
     prior = SpectralPrior.load(SHIPPED_PRIOR)
     rng = np.random.default_rng(0)
-    by_site: dict[str, list[np.ndarray]] = {}
+    by_site: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}  # (spectra, context features) per cube
+    to_camera = response_matrix(prior.sensor, camera)
     for name in AIRBORNE_SPLIT["train"]:
         for cube in load_dataset(name, args.data):
-            by_site.setdefault(site_of(cube.name), []).append(grid_spectra(cube, prior.grid_nm))
-    elsewhere = np.concatenate([s[rng.choice(len(s), min(PIXELS_PER_SITE, len(s)), replace=False)]
-                                for s in (np.concatenate(v) for v in by_site.values())])
-    elsewhere_rgb = elsewhere @ response_matrix(prior.sensor, camera).T
+            spectra = grid_spectra(cube, prior.grid_nm)
+            features = context_features((spectra @ to_camera.T).reshape(*cube.data.shape[1:], 3))
+            by_site.setdefault(site_of(cube.name), []).append((spectra, features.reshape(len(spectra), -1)))
+    elsewhere, elsewhere_features = [], []
+    for cubes in by_site.values():
+        spectra, features = (np.concatenate(part) for part in zip(*cubes))
+        chosen = rng.choice(len(spectra), min(PIXELS_PER_SITE, len(spectra)), replace=False)
+        elsewhere.append(spectra[chosen])
+        elsewhere_features.append(features[chosen])
+    elsewhere, elsewhere_features = np.concatenate(elsewhere), np.concatenate(elsewhere_features)
     more = [c for n in AIRBORNE_SPLIT["train"] + AIRBORNE_SPLIT["validation"] for c in load_dataset(n, args.data)]
     prior_more = fit_prior(more, prior.grid_nm, prior.noise_std, [site_of(c.name) for c in more])
     rows = []
@@ -95,6 +104,7 @@ def main() -> None:
             train, test = np.flatnonzero(left), np.flatnonzero(~left)
             affine = np.c_[rgb, np.ones(len(rgb))]
             prior_matrix, prior_offset, _ = prior.estimator(camera, target)
+            elsewhere_truth = elsewhere @ response_matrix(prior.sensor, target).T
             more_matrix, more_offset, _ = prior_more.estimator(camera, target)
             interpolation = spectral_interpolation_matrix([b.center_nm for b in camera.bands], target_nm).numpy()
             coef, *_ = np.linalg.lstsq(affine[train], truth[train], rcond=None)
@@ -102,7 +112,8 @@ def main() -> None:
                 "interpolation": rgb[test] @ interpolation.T,
                 "prior": np.clip(rgb[test] @ prior_matrix.T + prior_offset, 0, None),
                 "prior + Gulfport": np.clip(rgb[test] @ more_matrix.T + more_offset, 0, None),
-                "training-sites kNN": knn(elsewhere_rgb, elsewhere @ response_matrix(prior.sensor, target).T, rgb[test]),
+                "training-sites kNN": knn(elsewhere_features[:, :3], elsewhere_truth, rgb[test]),
+                "training-sites kNN + context": knn(elsewhere_features, elsewhere_truth, features[test]),
                 "site linear": np.clip(affine[test] @ coef, 0, None),
                 "site kNN": knn(rgb[train], truth[train], rgb[test]),
                 "site kNN + context": knn(features[train], truth[train], features[test]),
