@@ -111,9 +111,8 @@ def upsample(
     out_dir: Path = typer.Option(None, "--out-dir", help="Output folder: INPUT_geossr.tif for each input."),
     model: str = typer.Option(
         None, "--model", "-m", show_default=False,
-        help="linear-sr (the default: learnt spatial detail of each input band, then the linear prior; any sensor), "
-             "ssif (the weights for the input sensor, else the any-sensor model), ssif-any (any sensor), "
-             "liif, fmnet, linear (closed-form spectral prior from airborne spectra, any sensor) or bicubic. "
+        help="A model of `geossr models list` (default linear-sr: learnt spatial detail of each input band, then "
+             "the linear prior; any sensor). "
              "With --weights: the checkpoint's model.",
     ),
     weights: Path = typer.Option(None, "--weights", help="A checkpoint (.safetensors + .json card)."),
@@ -168,7 +167,8 @@ def upsample(
         from geossr.extras import pyplot
 
         pyplot("--quicklook" if quicklook else "--spectrum")
-    check_options(scale=scale, input_scale=input_scale, dtype=dtype, precision=precision, tile=tile, cog=cog,
+    driver = "COG" if cog else "GTiff"
+    check_options(scale=scale, input_scale=input_scale, dtype=dtype, precision=precision, tile=tile, driver=driver,
                   creation_options=options)
     check_override_metadata(input_sensor, override_metadata)  # once, not for each file of a batch
     cluster = _parse_scheduler(scheduler)
@@ -185,7 +185,7 @@ def upsample(
                         source, target, scale=scale, sensor=sensor, model=model,
                         weights=str(weights) if weights else None, input_sensor=input_sensor,
                         override_metadata=override_metadata, input_scale=input_scale, device=device, tile=tile,
-                        dtype=dtype, precision=precision, cog=cog, creation_options=options, overwrite=overwrite,
+                        dtype=dtype, precision=precision, driver=driver, creation_options=options, overwrite=overwrite,
                         consistency=consistency,
                         progress=functools.partial(print_progress_json, **about) if progress_json else bar,
                     )

@@ -127,14 +127,14 @@ def test_a_wrong_scale_gets_a_warning(scenes, tmp_path):
 
 def test_uint16_output_carries_a_gdal_scale_and_reads_back_once(scenes, tmp_path):
     upsample_file(scenes["s2"], tmp_path / "float.tif", **RUN)
-    for cog in (False, True):
-        out = tmp_path / f"u16_{cog}.tif"
-        upsample_file(scenes["s2"], out, **RUN, dtype="uint16", cog=cog)
+    for driver in ("GTiff", "COG"):
+        out = tmp_path / f"u16_{driver}.tif"
+        upsample_file(scenes["s2"], out, **RUN, dtype="uint16", driver=driver)
         with rasterio.open(out) as ds:
             assert set(ds.scales) == {1e-4} and ds.tags()["REFLECTANCE_SCALE"] == "0.0001"
         read = rioxarray.open_rasterio(out, mask_and_scale=True).values  # what QGIS and xarray users see
         assert np.allclose(read, pixels(tmp_path / "float.tif")[0], atol=0.5e-4 + 1e-7)
-    again = upsample_file(tmp_path / "u16_False.tif", tmp_path / "again.tif", **RUN | {"input_sensor": None})
+    again = upsample_file(tmp_path / "u16_GTiff.tif", tmp_path / "again.tif", **RUN | {"input_sensor": None})
     assert again["input_scale_origin"] == "GDAL band scale" and not again["warnings"]  # not also x the tag
 
 

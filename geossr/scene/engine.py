@@ -60,6 +60,44 @@ CONSISTENCY_MARGIN = 16
 
 
 @dataclass(frozen=True)
+class Window:
+    """Pixels [row0, row1) x [col0, col1) of a grid (the input's or the output's)."""
+
+    row0: int
+    row1: int
+    col0: int
+    col1: int
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.row1 - self.row0, self.col1 - self.col0
+
+    def within(self, outer: Window) -> tuple[slice, slice]:
+        """The (rows, cols) slices that cut this window out of an array covering ``outer``."""
+        return (slice(self.row0 - outer.row0, self.row1 - outer.row0),
+                slice(self.col0 - outer.col0, self.col1 - outer.col0))
+
+
+@dataclass(frozen=True)
+class Tile:
+    """One task: the output pixels it returns, the output pixels it renders to get them (plus the
+    model's output halo, or the consistency footprint's outputs) and the input window it reads."""
+
+    output: Window
+    rendered: Window
+    source: Window
+    footprint: Window | None = None  # consistency: the input pixels whose rendered output is projected
+
+
+@dataclass(frozen=True)
+class Projection:
+    """Consistency: ``response`` (len(bands), C) integrates the output bands to the input bands ``bands``."""
+
+    response: np.ndarray
+    bands: tuple[int, ...]
+
+
+@dataclass(frozen=True)
 class Geometry:
     in_height: int
     in_width: int
@@ -89,36 +127,36 @@ class Geometry:
         """Input-pixel positions of output pixel centres start..stop-1 (either axis)."""
         return (np.arange(start, stop, dtype=np.float64) + 0.5) / self.scale
 
+    def outputs_in(self, inputs: Window) -> Window:
+        """The output pixels whose centres lie in the input pixels ``inputs``."""
+        return Window(*self.outputs_within(inputs.row0, inputs.row1, self.out_height),
+                      *self.outputs_within(inputs.col0, inputs.col1, self.out_width))
 
-def output_tiles(height: int, width: int, tile: int) -> list[tuple[int, int, int, int]]:
-    return [(r, min(r + tile, height), c, min(c + tile, width))
-            for r in range(0, height, tile) for c in range(0, width, tile)]
+    def inputs_under(self, outputs: Window, halo: int = 0) -> Window:
+        """The input pixels that hold the centres of ``outputs``, widened by ``halo``, clipped to the scene."""
+        rows, cols = self.centres(outputs.row0, outputs.row1), self.centres(outputs.col0, outputs.col1)
+        return Window(max(0, int(math.floor(rows[0])) - halo), min(self.in_height, int(math.floor(rows[-1])) + 1 + halo),
+                      max(0, int(math.floor(cols[0])) - halo), min(self.in_width, int(math.floor(cols[-1])) + 1 + halo))
 
+    def output_windows(self, tile: int) -> list[Window]:
+        """The output cut into ``tile`` x ``tile`` windows, row by row."""
+        return [Window(r, min(r + tile, self.out_height), c, min(c + tile, self.out_width))
+                for r in range(0, self.out_height, tile) for c in range(0, self.out_width, tile)]
 
-def input_window(geometry: Geometry, bounds, in_halo: int, out_halo: int, margin: int = 0):
-    """The output bounds a tile renders and the input window (clipped to the scene) it reads.
+    def tile(self, output: Window, in_halo: int, out_halo: int, margin: int = 0) -> Tile:
+        """The tile that returns ``output``: what it renders and the input window it reads.
 
-    With ``margin`` > 0 (consistency), the rendered output is every output pixel whose centre lies
-    in the input pixels the tile covers widened by ``margin``; otherwise it is the tile plus the
-    model's output halo.
-    """
-    i0, i1, j0, j1 = bounds
-    if margin:
-        rows, cols = geometry.centres(i0, i1), geometry.centres(j0, j1)
-        p0 = max(0, int(math.floor(rows[0])) - margin)
-        p1 = min(geometry.in_height, int(math.floor(rows[-1])) + 1 + margin)
-        q0 = max(0, int(math.floor(cols[0])) - margin)
-        q1 = min(geometry.in_width, int(math.floor(cols[-1])) + 1 + margin)
-        i0, i1 = geometry.outputs_within(p0, p1, geometry.out_height)
-        j0, j1 = geometry.outputs_within(q0, q1, geometry.out_width)
-    e0, e1 = max(0, i0 - out_halo), min(geometry.out_height, i1 + out_halo)
-    f0, f1 = max(0, j0 - out_halo), min(geometry.out_width, j1 + out_halo)
-    rows, cols = geometry.centres(e0, e1), geometry.centres(f0, f1)
-    r0 = max(0, int(math.floor(rows[0])) - in_halo)
-    r1 = min(geometry.in_height, int(math.floor(rows[-1])) + 1 + in_halo)
-    c0 = max(0, int(math.floor(cols[0])) - in_halo)
-    c1 = min(geometry.in_width, int(math.floor(cols[-1])) + 1 + in_halo)
-    return (e0, e1, f0, f1), (r0, r1, c0, c1)
+        With ``margin`` > 0 (consistency), it renders every output pixel whose centre lies in the
+        input pixels under ``output`` widened by ``margin``; otherwise ``output``; either plus the
+        model's output halo. The input window holds those outputs' centres plus the input halo.
+        """
+        rendered, footprint = output, None
+        if margin:
+            rendered = self.outputs_in(self.inputs_under(output, margin))
+            footprint = self.inputs_under(rendered)
+        rendered = Window(max(0, rendered.row0 - out_halo), min(self.out_height, rendered.row1 + out_halo),
+                          max(0, rendered.col0 - out_halo), min(self.out_width, rendered.col1 + out_halo))
+        return Tile(output, rendered, self.inputs_under(rendered, in_halo), footprint)
 
 
 def fill_nodata(window: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -154,27 +192,22 @@ def _on_device(model: SuperResolver, device: str) -> SuperResolver:
 def render_tile(
     model: SuperResolver,
     window: np.ndarray,
-    window_origin: tuple[int, int],
-    extended: tuple[int, int, int, int],
-    bounds: tuple[int, int, int, int],
+    tile: Tile,
     geometry: Geometry,
     intervals: np.ndarray,
     device: str = "cpu",
     precision: str = "fp32",
-    consistency: tuple[np.ndarray, tuple[int, int, int, int], list[int]] | None = None,
+    projection: Projection | None = None,
 ) -> np.ndarray:
-    """(C, tile rows, tile cols) float32 for output ``bounds``, from the input ``window``.
+    """(C, rows, cols) float32 of ``tile.output``, from the input ``window`` (the pixels of ``tile.source``).
 
-    ``consistency`` is (response, footprint, bands): the (len(bands), C) matrix integrating the
-    output bands to the input bands ``bands`` (indices), and the input pixels (r0, r1, c0, c1) whose
-    rendered output is projected onto those bands before the tile is cut out (see the module's
-    docstring).
+    With ``projection`` (consistency) the rendered output of ``tile.footprint`` is projected onto
+    the input bands before the tile is cut out (see the module's docstring).
     """
     filled, invalid = fill_nodata(np.asarray(window, dtype=np.float32))
-    r0, c0 = window_origin
-    e0, e1, f0, f1 = extended
-    rows = geometry.centres(e0, e1) - r0
-    cols = geometry.centres(f0, f1) - c0
+    source, rendered = tile.source, tile.rendered
+    rows = geometry.centres(rendered.row0, rendered.row1) - source.row0
+    cols = geometry.centres(rendered.col0, rendered.col1) - source.col0
     device = resolve_device(device)  # "auto" on a dask cluster: each worker's own
     model = _on_device(model, device)
     lr = torch.from_numpy(np.ascontiguousarray(filled))[None].to(device)
@@ -183,15 +216,13 @@ def render_tile(
         out = model.render(lr, torch.from_numpy(rows), torch.from_numpy(cols),
                            torch.as_tensor(intervals, dtype=torch.float32), geometry.cell)
     out = out[0].float().clamp_(min=0).cpu()  # reflectance is never negative
-    if consistency is not None:
-        out, (e0, e1, f0, f1) = _project_tile(out, filled, window_origin, (e0, e1, f0, f1), geometry, *consistency)
-    out = out.numpy()
-    i0, i1, j0, j1 = bounds
-    out = out[:, i0 - e0 : i1 - e0, j0 - f0 : j1 - f0]
+    if projection is not None:
+        out, rendered = _project_tile(out, filled, tile, geometry, projection)
+    out = out.numpy()[(slice(None), *tile.output.within(rendered))]
     if invalid.any():
         # The input pixel that holds each output centre decides whether it is nodata.
-        in_rows = np.floor(geometry.centres(i0, i1)).astype(int) - r0
-        in_cols = np.floor(geometry.centres(j0, j1)).astype(int) - c0
+        in_rows = np.floor(geometry.centres(tile.output.row0, tile.output.row1)).astype(int) - source.row0
+        in_cols = np.floor(geometry.centres(tile.output.col0, tile.output.col1)).astype(int) - source.col0
         out[:, invalid[np.ix_(in_rows, in_cols)]] = np.nan
     release_freed_memory()
     return out
@@ -220,18 +251,15 @@ def release_freed_memory() -> None:
         _MALLOC_TRIM(0)
 
 
-def _project_tile(out, filled, window_origin, extended, geometry, response, footprint, bands):
-    """Project the rendered output of the input ``footprint`` onto that input's ``bands``; returns it and its bounds."""
+def _project_tile(out, filled, tile: Tile, geometry: Geometry, projection: Projection):
+    """Project the rendered output of ``tile.footprint`` onto the input's bands; returns it and its output window."""
     from geossr.forward.consistency import project_to_input
 
-    r0, c0 = window_origin
-    p0, p1, q0, q1 = footprint
-    e0, e1, f0, f1 = extended
-    k0, k1 = geometry.outputs_within(p0, p1, geometry.out_height)
-    l0, l1 = geometry.outputs_within(q0, q1, geometry.out_width)
-    lr = torch.from_numpy(np.ascontiguousarray(filled[bands, p0 - r0 : p1 - r0, q0 - c0 : q1 - c0]))[None]
-    projected = project_to_input(out[None, :, k0 - e0 : k1 - e0, l0 - f0 : l1 - f0], lr, torch.from_numpy(response))
-    return projected[0].clamp_(min=0), (k0, k1, l0, l1)
+    footprint = geometry.outputs_in(tile.footprint)
+    lr = filled[(list(projection.bands), *tile.footprint.within(tile.source))]
+    projected = project_to_input(out[(None, slice(None), *footprint.within(tile.rendered))],
+                                 torch.from_numpy(np.ascontiguousarray(lr))[None], torch.from_numpy(projection.response))
+    return projected[0].clamp_(min=0), footprint
 
 
 def upsample(
@@ -303,7 +331,7 @@ def upsample_reflectance(
     render = dask.delayed(render_tile, pure=True)
     intervals = sensor.intervals_nm
     bands = len(sensor)
-    margin, response, covered = 0, None, []
+    margin, projection = 0, None
     if consistency:
         from geossr.forward.consistency import covered_input_bands, input_response
 
@@ -311,19 +339,15 @@ def upsample_reflectance(
         if not covered:
             raise ValueError(f"the bands of {sensor.name} hold none of the input bands' responses")
         names = [model.input_sensor.band_names[i] for i in covered]
-        margin, response = CONSISTENCY_MARGIN, input_response(sensor, model.input_sensor.select(names)).numpy()
-    tiles = output_tiles(geometry.out_height, geometry.out_width, tile)
+        margin = CONSISTENCY_MARGIN
+        projection = Projection(input_response(sensor, model.input_sensor.select(names)).numpy(), tuple(covered))
     rows_of_blocks: dict[int, list] = {}
-    for bounds in tiles:
-        extended, (r0, r1, c0, c1) = input_window(geometry, bounds, in_halo, out_halo, margin)
-        projection = None
-        if consistency:
-            _, footprint = input_window(geometry, bounds, 0, 0, margin)
-            projection = (response, footprint, covered)
-        task = render(model_node, source[:, r0:r1, c0:c1], (r0, c0), extended, bounds, geometry,
-                      intervals, device, precision, projection)
-        shape = (bands, bounds[1] - bounds[0], bounds[3] - bounds[2])
-        rows_of_blocks.setdefault(bounds[0], []).append(dask.array.from_delayed(task, shape, np.float32))
+    for output in geometry.output_windows(tile):
+        planned = geometry.tile(output, in_halo, out_halo, margin)
+        window = source[:, planned.source.row0:planned.source.row1, planned.source.col0:planned.source.col1]
+        task = render(model_node, window, planned, geometry, intervals, device, precision, projection)
+        rows_of_blocks.setdefault(output.row0, []).append(
+            dask.array.from_delayed(task, (bands, *output.shape), np.float32))
     array = dask.array.block([blocks for _, blocks in sorted(rows_of_blocks.items())])
     transform = data.rio.transform() @ Affine.scale(1 / geometry.scale)
     centres_y = (transform @ (np.zeros(geometry.out_height), np.arange(geometry.out_height) + 0.5))[1]

@@ -323,12 +323,12 @@ def write_raster(
     nodata: float | None = float("nan"),
     dtype: str = "float32",
     scale: float | None = None,
-    cog: bool = False,
+    driver: str = "GTiff",
     creation_options: dict | None = None,
     blocks_in_flight: int | None = None,
     progress: Progress | None = None,
 ) -> Path:
-    """Write a (band, y, x) DataArray as a tiled GeoTIFF (or COG) with georeferencing and band metadata.
+    """Write a (band, y, x) DataArray as a tiled GeoTIFF (``driver`` "GTiff" or "COG") with georeferencing and band metadata.
 
     Dask-backed data is streamed block by block. The file is written under a temporary name in
     the target directory and renamed at the end, so a failure or an interrupt never leaves a
@@ -342,6 +342,7 @@ def write_raster(
     (``geossr.fileio.output_lock``); temporaries that writers which are gone left beside ``path`` are removed.
     """
     path = check_output_path(path, overwrite)
+    cog = check_driver(driver) == "COG"
     if data.sizes["band"] != len(sensor):
         raise GeossrError(f"{data.sizes['band']} bands of data but sensor {sensor.name} has {len(sensor)}")
     options = {k.upper(): v for k, v in (creation_options or {}).items()}
@@ -503,11 +504,21 @@ def _gtiff_profile(height: int, width: int, count: int, dtype: str, nodata, opti
     return profile
 
 
+# GeoTIFF streamed block by block, or a Cloud-Optimized GeoTIFF copied from one
+DRIVERS = ("GTiff", "COG")
+
+
 def _cog_options(options: dict) -> dict:
     return {"COMPRESS": "DEFLATE", "LEVEL": DEFLATE_LEVEL, "PREDICTOR": "YES", **options}
 
 
-def check_creation_options(options: dict, *, dtype: str, nodata, cog: bool) -> None:
+def check_driver(driver: str) -> str:
+    if driver not in DRIVERS:
+        raise GeossrError(f"output driver must be one of {', '.join(DRIVERS)}, not {driver!r}")
+    return driver
+
+
+def check_creation_options(options: dict, *, dtype: str, nodata, driver: str) -> None:
     """Refuse GDAL creation options (upper-case keys) the output driver would reject or ignore, before any work.
 
     Tiled TIFF blocks must be multiples of 16 pixels. Everything else is checked by GDAL itself:
@@ -515,9 +526,9 @@ def check_creation_options(options: dict, *, dtype: str, nodata, cog: bool) -> N
     string-select values, integer and boolean types) and only warns, through rasterio's logger, so
     a tiny in-memory file is created with the options and those warnings become the error.
     """
+    cog = check_driver(driver) == "COG"
     if not options:
         return
-    driver = "COG" if cog else "GTiff"
     tiled = cog or str(options.get("TILED", "YES")).upper() not in ("NO", "FALSE", "OFF", "0")
     for key in ("BLOCKSIZE",) if cog else ("BLOCKXSIZE", "BLOCKYSIZE") if tiled else ():
         if key in options and not (str(options[key]).isdigit() and int(options[key]) % 16 == 0

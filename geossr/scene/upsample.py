@@ -22,11 +22,13 @@ from __future__ import annotations
 import hashlib
 import json
 import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 import rasterio
+import xarray as xr
 
 from geossr import __version__
 from geossr.device import EmulatedPrecisionWarning, emulated_precision_warning, resolve_device
@@ -34,6 +36,7 @@ from geossr.forward.consistency import covered_input_bands
 from geossr.errors import GeossrError
 from geossr.fileio import check_no_other_writer
 from geossr.models import load as load_model
+from geossr.models.base import SuperResolver
 from geossr.models.checkpoint import read_card
 from geossr.models.loader import ANY_SENSOR_SSIF, DEFAULT_MODEL
 from geossr.models.registry import closed_form_models
@@ -46,7 +49,7 @@ from geossr.scene.schedule import active_client
 from geossr.scene.io import (Progress, absolute_dataset_name, check_creation_options, check_output_path, check_valid_pixels,
                              checksum_matches, dataset_basename, input_identity, open_dataset, open_raster,
                              write_raster)
-from geossr.scene.radiometry import PLAUSIBLE_BOUND, dataset_scale, implausible_values, parse_input_scale
+from geossr.scene.radiometry import PLAUSIBLE_BOUND, InputScale, dataset_scale, implausible_values, parse_input_scale
 from geossr.scene.simulate import resolve_input_sensor
 from geossr.spectral.bands import Sensor, same_bands
 from geossr.spectral.sensors import load_sensor
@@ -88,8 +91,8 @@ def check_weights_model(model_name: str, weights: str) -> None:
                       f"to use the shipped {model_name} weights")
 
 
-def check_options(*, scale: float, input_scale: float | str | None, dtype: str, precision: str, tile: int, cog: bool,
-                  creation_options: dict | None) -> None:
+def check_options(*, scale: float, input_scale: float | str | None, dtype: str, precision: str, tile: int,
+                  driver: str, creation_options: dict | None) -> None:
     """Refuse bad options before any work (the CLI calls it before it starts a cluster, too)."""
     check_scale(scale, None)
     if dtype not in DTYPES:
@@ -103,7 +106,7 @@ def check_options(*, scale: float, input_scale: float | str | None, dtype: str, 
                           f"try {max(16, round(tile / 16) * 16)}")
     parse_input_scale(input_scale)
     check_creation_options({k.upper(): v for k, v in (creation_options or {}).items()}, dtype=dtype,
-                           nodata=DTYPES[dtype][1], cog=cog)
+                           nodata=DTYPES[dtype][1], driver=driver)
 
 
 def request_key(**fields) -> str:
@@ -129,98 +132,134 @@ def output_state(path: Path, key: str) -> str | None:
         return None
 
 
-def upsample_file(
-    input_path: str | Path,
-    output_path: str | Path,
-    *,
-    scale: float,
-    sensor: str | Sensor,
-    model: str | None = None,
-    weights: str | None = None,
-    input_sensor: str | None = None,
-    override_metadata: bool = False,
-    input_scale: float | str | None = None,
-    device: str = "auto",
-    tile: int = 256,
-    dtype: str = "float32",
-    precision: str = "fp32",
-    cog: bool = False,
-    creation_options: dict | None = None,
-    overwrite: bool = False,
-    consistency: bool = False,
-    progress: Progress | None = None,
-) -> dict:
-    """Super-resolve one scene file; returns a summary (``status`` is "written" or "skipped").
+@dataclass(frozen=True)
+class UpsampleRequest:
+    """One input, one output and the options of ``geossr upsample``.
 
-    ``model`` None is the checkpoint's model with ``weights``, else ``linear-sr``. ``input_sensor`` that
-    contradicts the file's wavelength metadata needs ``override_metadata``.
+    ``model`` None is the checkpoint's model with ``weights``, else ``linear-sr``. ``input_sensor``
+    that contradicts the file's wavelength metadata needs ``override_metadata``. ``consistency``
+    projects the output so that it re-integrates to the input through the input sensor
+    (``geossr.forward.consistency``; measured in benchmarks/results/fidelity.md). ``driver``: "GTiff"
+    or "COG"; ``creation_options``: GDAL's.
+    """
 
-    ``consistency`` projects the output so that it re-integrates to the input through the input
-    sensor (``geossr.forward.consistency``; measured in benchmarks/results/fidelity.md).
+    input_path: str | Path
+    output_path: Path
+    scale: float
+    sensor: str | Sensor
+    model: str | None = None
+    weights: str | None = None
+    input_sensor: str | None = None
+    override_metadata: bool = False
+    input_scale: float | str | None = None
+    device: str = "auto"
+    tile: int = 256
+    dtype: str = "float32"
+    precision: str = "fp32"
+    driver: str = "GTiff"
+    creation_options: dict | None = None
+    overwrite: bool = False
+    consistency: bool = False
+
+    def check(self) -> None:
+        check_options(scale=self.scale, input_scale=self.input_scale, dtype=self.dtype, precision=self.precision,
+                      tile=self.tile, driver=self.driver, creation_options=self.creation_options)
+
+
+@dataclass
+class UpsamplePlan:
+    """What a request resolves to: the model, the sensors, the lazy output and its tags, ready to write."""
+
+    request: UpsampleRequest
+    status: str  # "write", or "skipped (already complete)"
+    net: SuperResolver | None = None
+    target: Sensor | None = None
+    source: Sensor | None = None
+    weights_label: str = ""
+    note: str | None = None
+    radiometry: InputScale | None = None
+    input_size: tuple[int, int] = (0, 0)
+    output: xr.DataArray | None = None
+    tags: dict = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    def summary(self, status: str) -> dict:
+        request = self.request
+        head = {"input": str(request.input_path), "output": str(request.output_path), "status": status}
+        if self.output is None:
+            return head
+        return head | {
+            "model": self.net.name,
+            "weights": self.weights_label,
+            "model_note": self.note,
+            "input_sensor": self.source.name,
+            "input_bands": self.net.input_sensor.band_names,
+            "sensor": self.target.name,
+            "bands": len(self.target),
+            "scale": request.scale,
+            "input_scale": self.radiometry.factor,
+            "input_scale_origin": self.radiometry.origin,
+            "consistency": request.consistency,
+            "input_size": list(self.input_size),
+            "output_size": [self.output.sizes["y"], self.output.sizes["x"]],
+            "warnings": self.warnings,
+        }
+
+
+def upsample_file(input_path: str | Path, output_path: str | Path, *, progress: Progress | None = None,
+                  **options) -> dict:
+    """Super-resolve one scene file; returns a summary (``status`` is "written" or "skipped ...").
+
+    ``options`` are the fields of :class:`UpsampleRequest` (``scale`` and ``sensor`` at least).
     ``progress(done, total)`` follows the output blocks as they are written.
     """
-    check_options(scale=scale, input_scale=input_scale, dtype=dtype, precision=precision, tile=tile, cog=cog,
-                  creation_options=creation_options)
-    target = sensor if isinstance(sensor, Sensor) else load_sensor(sensor)
+    plan = plan_upsample(UpsampleRequest(input_path, Path(output_path), **options))
+    return write_plan(plan, progress) if plan.status == "write" else plan.summary(plan.status)
+
+
+def plan_upsample(request: UpsampleRequest) -> UpsamplePlan:
+    """Check the request, resolve its model and sensors and build the lazy output (nothing computed yet).
+
+    A finished output of the same request is "skipped"; a damaged one is redone, with a warning.
+    """
+    request.check()
+    target = request.sensor if isinstance(request.sensor, Sensor) else load_sensor(request.sensor)
     client = active_client()
+    device = request.device
     if client is None:
         device = resolve_device(device)
-        slow_precision = [emulated_precision_warning(precision, device)]
-    output_path = Path(output_path)
+        slow_precision = [emulated_precision_warning(request.precision, device)]
+    input_path, output_path = request.input_path, request.output_path
     with open_dataset(input_path) as ds:
-        radiometry = dataset_scale(ds, input_scale)
+        radiometry = dataset_scale(ds, request.input_scale)
+        georeferencing = ds.tags().get("GEOREFERENCING")
     if client is not None:
         from geossr.scene.cluster import prepare_workers
 
         # Checked, and resolved in each task ("auto"), on the workers: they compute the tiles.
-        slow_precision = prepare_workers(client, [absolute_dataset_name(input_path)], device, precision)
+        slow_precision = prepare_workers(client, [absolute_dataset_name(input_path)], device, request.precision)
     data = open_raster(input_path, band_scale=radiometry.band_scale)
-    source = resolve_input_sensor(input_path, input_sensor, data.sizes["band"], override_metadata)
-    net, card, weights_label, note = choose_model(model, weights, source)
-    key = request_key(**input_identity(input_path), source=source.fingerprint, target=target.fingerprint, scale=scale,
-                      model=net.config, weights=weights_label, input_scale=radiometry, dtype=dtype, precision=precision,
-                      cog=cog, co=creation_options, consistency=consistency, version=__version__)
-    redone = []
+    source = resolve_input_sensor(input_path, request.input_sensor, data.sizes["band"], request.override_metadata)
+    net, card, weights_label, note = choose_model(request.model, request.weights, source)
+    key = request_key(**input_identity(input_path), source=source.fingerprint, target=target.fingerprint,
+                      scale=request.scale, model=net.config, weights=weights_label, input_scale=radiometry,
+                      dtype=request.dtype, precision=request.precision, driver=request.driver,
+                      co=request.creation_options, consistency=request.consistency, version=__version__)
+    plan = UpsamplePlan(request, "write", net, target, source, weights_label, note, radiometry,
+                        (data.sizes["y"], data.sizes["x"]))
+    overwrite = request.overwrite
     if output_path.exists() and not overwrite:
         state = output_state(output_path, key)
         if state == "complete":
-            return {"input": str(input_path), "output": str(output_path), "status": "skipped (already complete)"}
+            return UpsamplePlan(request, "skipped (already complete)")
         if state == "damaged":
-            redone.append(f"{output_path} is damaged (checksum mismatch); redoing it")
+            plan.warnings.append(f"{output_path} is damaged (checksum mismatch); redoing it")
             overwrite = True
     check_output_path(output_path, overwrite)
     check_no_other_writer(output_path)
-    training = card.get("training", {})
-    if net.fixed_intervals_nm is not None and not same_bands(net.fixed_intervals_nm, target.intervals_nm):
-        raise GeossrError(f"--model {net.name} produces only the {len(net.fixed_intervals_nm)} bands it was "
-                          f"trained for, not {target.name}; use ssif for other band sets")
-    try:
-        net.check_output_bands(target.intervals_nm)
-    except GeossrError as exc:
-        raise GeossrError(f"--model {net.name} cannot make the bands of {target.name}: {exc}; "
-                          "another --model may (geossr models list)") from None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        check_scale(scale, training.get("scale_range"))
-        check_band_range(half_maximum_extents_nm(target), training.get("spectral_range_nm"))
-        if net.any_input_sensor:
-            if trained_nm := training.get("spectral_range_nm"):  # a closed-form model has no trained range
-                keep = usable_input_bands(source, trained_nm, weights_label)
-                if len(keep) < len(source):
-                    data = data.isel(band=keep)
-                    net.use_input_sensor(source.select([source.band_names[i] for i in keep]))
-            check_input_reach(net.input_sensor, target.intervals_nm, weights_label)
-        projected_onto = []
-        if consistency:
-            projected_onto = [net.input_sensor.band_names[i] for i in covered_input_bands(target, net.input_sensor)]
-            left_out = [name for name in net.input_sensor.band_names if name not in projected_onto]
-            if not projected_onto:
-                raise GeossrError(f"--consistency needs output bands that hold at least one input band's response; "
-                                  f"{target.name} holds none of {net.input_sensor.name}'s")
-            if left_out:
-                warnings.warn(f"--consistency: input band{'s' if len(left_out) > 1 else ''} {', '.join(left_out)} "
-                              f"reach{'' if len(left_out) > 1 else 'es'} beyond the output bands {target.name}: "
-                              f"the output is projected onto {', '.join(projected_onto)} only")
+        data, projected_onto = _fit_model_to_request(net, card.get("training", {}), weights_label, request, target, source, data)
         for slow in filter(None, slow_precision):
             warnings.warn(slow)
         scaled = data * radiometry.factor
@@ -234,53 +273,82 @@ def upsample_file(
     with warnings.catch_warnings(record=True) as building:
         warnings.simplefilter("ignore", EmulatedPrecisionWarning)  # said above, with the other warnings
         warnings.simplefilter("always", UntileableWarning)
-        out = upsample_reflectance(scaled, scale, target, net.to("cpu" if client else device), tile=tile,
-                                   device=device, precision=precision, consistency=consistency)
-    caught += [w for w in building if issubclass(w.category, UntileableWarning)]
-    numpy_dtype, nodata = DTYPES[dtype]
-    if dtype == "uint16":
-        scaled = (out * UINT16_SCALE).clip(0, nodata - 1).round()
-        out = scaled.where(~np.isnan(out), nodata).astype(numpy_dtype)
-    tags = {
+        out = upsample_reflectance(scaled, request.scale, target, net.to("cpu" if client else device),
+                                   tile=request.tile, device=device, precision=request.precision,
+                                   consistency=request.consistency)
+    plan.warnings += [str(w.message) for w in caught + [w for w in building if issubclass(w.category, UntileableWarning)]]
+    numpy_dtype, nodata = DTYPES[request.dtype]
+    if request.dtype == "uint16":
+        stored = (out * UINT16_SCALE).clip(0, nodata - 1).round()
+        out = stored.where(~np.isnan(out), nodata).astype(numpy_dtype)
+    plan.output = out
+    plan.tags = {
         "GEOSSR_MODEL": net.name,
         "GEOSSR_WEIGHTS": weights_label,
-        "GEOSSR_SCALE": f"{scale:g}",
+        "GEOSSR_SCALE": f"{request.scale:g}",
         "GEOSSR_SOURCE": dataset_basename(input_path),
         "GEOSSR_SOURCE_SENSOR": source.name,
         "GEOSSR_INPUT_BANDS": ",".join(net.input_sensor.band_names),
         "GEOSSR_REQUEST": key,
         **radiometry.tags(),
-        "GEOSSR_CONSISTENCY": f"projected onto the input bands {','.join(projected_onto)}" if consistency else "none",
+        "GEOSSR_CONSISTENCY": (f"projected onto the input bands {','.join(projected_onto)}" if request.consistency
+                               else "none"),
     }
-    if isinstance(net, LinearPrior) and not consistency:
+    if isinstance(net, LinearPrior) and not request.consistency:
         # Its posterior spread per band (the same for every pixel): an error bar for each generated band.
         std = net.posterior_std(torch.as_tensor(target.intervals_nm))
-        tags["GEOSSR_POSTERIOR_STD"] = ",".join(f"{v:.4g}" for v in std.tolist())
-    if dtype == "uint16":
-        tags["REFLECTANCE_SCALE"] = f"{1 / UINT16_SCALE:g}"
-    with open_dataset(input_path) as ds:
-        if "GEOREFERENCING" in ds.tags():
-            tags["GEOREFERENCING"] = ds.tags()["GEOREFERENCING"]
+        plan.tags["GEOSSR_POSTERIOR_STD"] = ",".join(f"{v:.4g}" for v in std.tolist())
+    if request.dtype == "uint16":
+        plan.tags["REFLECTANCE_SCALE"] = f"{1 / UINT16_SCALE:g}"
+    if georeferencing:
+        plan.tags["GEOREFERENCING"] = georeferencing
+    return plan
+
+
+def _fit_model_to_request(net, training: dict, weights_label: str, request: UpsampleRequest, target: Sensor,
+                          source: Sensor, data):
+    """Refuse bands the model cannot make; warn where the request leaves what it was trained on.
+
+    Returns the input (without bands an any-sensor model was not trained to read) and the input
+    bands the consistency projection holds.
+    """
+    if net.fixed_intervals_nm is not None and not same_bands(net.fixed_intervals_nm, target.intervals_nm):
+        raise GeossrError(f"--model {net.name} produces only the {len(net.fixed_intervals_nm)} bands it was "
+                          f"trained for, not {target.name}; use ssif for other band sets")
+    try:
+        net.check_output_bands(target.intervals_nm)
+    except GeossrError as exc:
+        raise GeossrError(f"--model {net.name} cannot make the bands of {target.name}: {exc}; "
+                          "another --model may (geossr models list)") from None
+    check_scale(request.scale, training.get("scale_range"))
+    check_band_range(half_maximum_extents_nm(target), training.get("spectral_range_nm"))
+    if net.any_input_sensor:
+        if trained_nm := training.get("spectral_range_nm"):  # a closed-form model has no trained range
+            keep = usable_input_bands(source, trained_nm, weights_label)
+            if len(keep) < len(source):
+                data = data.isel(band=keep)
+                net.use_input_sensor(source.select([source.band_names[i] for i in keep]))
+        check_input_reach(net.input_sensor, target.intervals_nm, weights_label)
+    projected_onto = []
+    if request.consistency:
+        projected_onto = [net.input_sensor.band_names[i] for i in covered_input_bands(target, net.input_sensor)]
+        left_out = [name for name in net.input_sensor.band_names if name not in projected_onto]
+        if not projected_onto:
+            raise GeossrError(f"--consistency needs output bands that hold at least one input band's response; "
+                              f"{target.name} holds none of {net.input_sensor.name}'s")
+        if left_out:
+            warnings.warn(f"--consistency: input band{'s' if len(left_out) > 1 else ''} {', '.join(left_out)} "
+                          f"reach{'' if len(left_out) > 1 else 'es'} beyond the output bands {target.name}: "
+                          f"the output is projected onto {', '.join(projected_onto)} only")
+    return data, projected_onto
+
+
+def write_plan(plan: UpsamplePlan, progress: Progress | None = None) -> dict:
+    """Compute the plan's output, stream it to its file (atomically) and return the summary."""
+    request = plan.request
     with torch_threads_per_task():
-        write_raster(out, output_path, target, overwrite=True, tags=tags, nodata=nodata, dtype=dtype,
-                     scale=1 / UINT16_SCALE if dtype == "uint16" else None, cog=cog,
-                     creation_options=creation_options, progress=progress)
-    return {
-        "input": str(input_path),
-        "output": str(output_path),
-        "status": "written",
-        "model": net.name,
-        "weights": weights_label,
-        "model_note": note,
-        "input_sensor": source.name,
-        "input_bands": net.input_sensor.band_names,
-        "sensor": target.name,
-        "bands": len(target),
-        "scale": scale,
-        "input_scale": radiometry.factor,
-        "input_scale_origin": radiometry.origin,
-        "consistency": consistency,
-        "input_size": [data.sizes["y"], data.sizes["x"]],
-        "output_size": [out.sizes["y"], out.sizes["x"]],
-        "warnings": redone + [str(w.message) for w in caught],
-    }
+        write_raster(plan.output, request.output_path, plan.target, overwrite=True, tags=plan.tags,
+                     nodata=DTYPES[request.dtype][1], dtype=request.dtype,
+                     scale=1 / UINT16_SCALE if request.dtype == "uint16" else None, driver=request.driver,
+                     creation_options=request.creation_options, progress=progress)
+    return plan.summary("written")
