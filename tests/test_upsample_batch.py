@@ -308,7 +308,9 @@ def test_ctrl_c_is_one_line_exit_130_and_leaves_nothing(scenes, tmp_path, schedu
     extra = ["--scheduler", scheduler] if scheduler else []
     command = [*cli_command(), *map(str, upsample_args(inputs, out_dir, "-q", *extra, scale=6))]
     proc = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                            env=cli_env(), start_new_session=True)
+                            env=cli_env(), start_new_session=True,
+                            # as from a terminal, even where this runs with SIGINT ignored (a background job)
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         first = output_of(out_dir, inputs[0])
         deadline = time.monotonic() + 120
