@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import ctypes
 import os
 import signal
 import sys
-from pathlib import Path
 
 import typer
 from typer.exceptions import TyperException
@@ -70,36 +68,9 @@ def fail(message: str, code: int = 1) -> None:
     sys.exit(code)
 
 
-def _loaded_libtiffs() -> list[str]:
-    """Paths of the libtiff copies in this process (rasterio's wheel bundles its own)."""
-    import rasterio  # loads GDAL, and with it libtiff
-
-    maps = Path("/proc/self/maps")
-    if maps.exists():
-        return sorted({line.split()[-1] for line in maps.read_text().splitlines() if "/libtiff" in line})
-    package = Path(rasterio.__file__).parent
-    return sorted(str(p) for folder in (package.parent / "rasterio.libs", package / ".dylibs")
-                  for p in folder.glob("libtiff*"))
-
-
-def quiet_libtiff() -> None:
-    """Stop libtiff printing its own error lines: GDAL reports every failure again through its error
-    handler, which geossr turns into one line, but a few libtiff calls in GDAL (a write cut short by a
-    full disk: "_tiffWriteProc: No space left on device.") bypass it and reach stderr raw."""
-    for path in _loaded_libtiffs():
-        try:
-            set_handler = ctypes.CDLL(path).TIFFSetErrorHandler
-        except (OSError, AttributeError):
-            continue
-        set_handler.restype, set_handler.argtypes = ctypes.c_void_p, [ctypes.c_void_p]
-        set_handler(None)
-
-
 def main() -> None:
     """Console script: no tracebacks for user errors (set GEOSSR_DEBUG=1 to see them)."""
     debug = bool(os.environ.get("GEOSSR_DEBUG"))
-    if not debug:
-        quiet_libtiff()
     signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         code = app(standalone_mode=False)

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from geossr.spectral.integration import DEFAULT_COVERAGE_TOLERANCE
-from geossr_cli.output import console, err_console, print_json
+from geossr_cli.output import console, err_console, print_json, quiet_libtiff
 
 
 def simulate(
@@ -41,6 +41,7 @@ def simulate(
     ),
 ) -> None:
     """Simulate a sensor from a hyperspectral cube by spectral-response integration."""
+    quiet_libtiff()
     from geossr.scene.simulate import simulate as simulate_scene  # heavy: rioxarray, dask
     from geossr_cli.progress import block_progress, print_progress_json
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from geossr_cli.output import console, err_console, print_json
+from geossr_cli.output import console, err_console, print_json, quiet_libtiff
 
 
 def _creation_options(values: list[str]) -> dict:
@@ -150,6 +150,7 @@ def upsample(
     ),
 ) -> None:
     """Super-resolve scenes: more bands and finer pixels, written as georeferenced GeoTIFF/COG."""
+    quiet_libtiff()
     from geossr.errors import DiskFullError, GeossrError
     from geossr.scene.io import dataset_basename, dataset_stem
     from geossr.scene.simulate import check_override_metadata

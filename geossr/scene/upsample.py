@@ -171,24 +171,23 @@ class UpsamplePlan:
     """What a request resolves to: the model, the sensors, the lazy output and its tags, ready to write."""
 
     request: UpsampleRequest
-    status: str  # "write", or "skipped (already complete)"
-    net: SuperResolver | None = None
-    target: Sensor | None = None
-    source: Sensor | None = None
-    weights_label: str = ""
-    note: str | None = None
-    radiometry: InputScale | None = None
-    input_size: tuple[int, int] = (0, 0)
-    output: xr.DataArray | None = None
-    tags: dict = field(default_factory=dict)
+    net: SuperResolver
+    target: Sensor
+    source: Sensor
+    weights_label: str
+    note: str | None
+    radiometry: InputScale
+    input_size: tuple[int, int]
+    output: xr.DataArray
+    tags: dict
     warnings: list[str] = field(default_factory=list)
 
-    def summary(self, status: str) -> dict:
+    def summary(self) -> dict:
         request = self.request
-        head = {"input": str(request.input_path), "output": str(request.output_path), "status": status}
-        if self.output is None:
-            return head
-        return head | {
+        return {
+            "input": str(request.input_path),
+            "output": str(request.output_path),
+            "status": "written",
             "model": self.net.name,
             "weights": self.weights_label,
             "model_note": self.note,
@@ -214,13 +213,15 @@ def upsample_file(input_path: str | Path, output_path: str | Path, *, progress: 
     ``progress(done, total)`` follows the output blocks as they are written.
     """
     plan = plan_upsample(UpsampleRequest(input_path, Path(output_path), **options))
-    return write_plan(plan, progress) if plan.status == "write" else plan.summary(plan.status)
+    if plan is None:
+        return {"input": str(input_path), "output": str(output_path), "status": "skipped (already complete)"}
+    return write_plan(plan, progress)
 
 
-def plan_upsample(request: UpsampleRequest) -> UpsamplePlan:
+def plan_upsample(request: UpsampleRequest) -> UpsamplePlan | None:
     """Check the request, resolve its model and sensors and build the lazy output (nothing computed yet).
 
-    A finished output of the same request is "skipped"; a damaged one is redone, with a warning.
+    None: a finished output of the same request is there already. A damaged one is redone, with a warning.
     """
     request.check()
     target = request.sensor if isinstance(request.sensor, Sensor) else load_sensor(request.sensor)
@@ -245,21 +246,21 @@ def plan_upsample(request: UpsampleRequest) -> UpsamplePlan:
                       scale=request.scale, model=net.config, weights=weights_label, input_scale=radiometry,
                       dtype=request.dtype, precision=request.precision, driver=request.driver,
                       co=request.creation_options, consistency=request.consistency, version=__version__)
-    plan = UpsamplePlan(request, "write", net, target, source, weights_label, note, radiometry,
-                        (data.sizes["y"], data.sizes["x"]))
-    overwrite = request.overwrite
+    input_size = (data.sizes["y"], data.sizes["x"])
+    redone, overwrite = [], request.overwrite
     if output_path.exists() and not overwrite:
         state = output_state(output_path, key)
         if state == "complete":
-            return UpsamplePlan(request, "skipped (already complete)")
+            return None
         if state == "damaged":
-            plan.warnings.append(f"{output_path} is damaged (checksum mismatch); redoing it")
+            redone.append(f"{output_path} is damaged (checksum mismatch); redoing it")
             overwrite = True
     check_output_path(output_path, overwrite)
     check_no_other_writer(output_path)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        data, projected_onto = _fit_model_to_request(net, card.get("training", {}), weights_label, request, target, source, data)
+        data, projected_onto = _fit_model_to_request(net, card.get("training", {}), weights_label, request, target,
+                                                     source, data)
         for slow in filter(None, slow_precision):
             warnings.warn(slow)
         scaled = data * radiometry.factor
@@ -276,13 +277,12 @@ def plan_upsample(request: UpsampleRequest) -> UpsamplePlan:
         out = upsample_reflectance(scaled, request.scale, target, net.to("cpu" if client else device),
                                    tile=request.tile, device=device, precision=request.precision,
                                    consistency=request.consistency)
-    plan.warnings += [str(w.message) for w in caught + [w for w in building if issubclass(w.category, UntileableWarning)]]
+    caught += [w for w in building if issubclass(w.category, UntileableWarning)]
     numpy_dtype, nodata = DTYPES[request.dtype]
     if request.dtype == "uint16":
         stored = (out * UINT16_SCALE).clip(0, nodata - 1).round()
         out = stored.where(~np.isnan(out), nodata).astype(numpy_dtype)
-    plan.output = out
-    plan.tags = {
+    tags = {
         "GEOSSR_MODEL": net.name,
         "GEOSSR_WEIGHTS": weights_label,
         "GEOSSR_SCALE": f"{request.scale:g}",
@@ -297,12 +297,13 @@ def plan_upsample(request: UpsampleRequest) -> UpsamplePlan:
     if isinstance(net, LinearPrior) and not request.consistency:
         # Its posterior spread per band (the same for every pixel): an error bar for each generated band.
         std = net.posterior_std(torch.as_tensor(target.intervals_nm))
-        plan.tags["GEOSSR_POSTERIOR_STD"] = ",".join(f"{v:.4g}" for v in std.tolist())
+        tags["GEOSSR_POSTERIOR_STD"] = ",".join(f"{v:.4g}" for v in std.tolist())
     if request.dtype == "uint16":
-        plan.tags["REFLECTANCE_SCALE"] = f"{1 / UINT16_SCALE:g}"
+        tags["REFLECTANCE_SCALE"] = f"{1 / UINT16_SCALE:g}"
     if georeferencing:
-        plan.tags["GEOREFERENCING"] = georeferencing
-    return plan
+        tags["GEOREFERENCING"] = georeferencing
+    return UpsamplePlan(request, net, target, source, weights_label, note, radiometry, input_size, out, tags,
+                        redone + [str(w.message) for w in caught])
 
 
 def _fit_model_to_request(net, training: dict, weights_label: str, request: UpsampleRequest, target: Sensor,
@@ -351,4 +352,4 @@ def write_plan(plan: UpsamplePlan, progress: Progress | None = None) -> dict:
                      nodata=DTYPES[request.dtype][1], dtype=request.dtype,
                      scale=1 / UINT16_SCALE if request.dtype == "uint16" else None, driver=request.driver,
                      creation_options=request.creation_options, progress=progress)
-    return plan.summary("written")
+    return plan.summary()
