@@ -114,114 +114,118 @@ def main() -> None:
               "device": args.device}
     res["code"] = code_version()
     sections = {}
-    monitor = LoadMonitor().__enter__()
-    settings = RunSettings(args.wait_idle, monitor)
-    with tempfile.TemporaryDirectory(prefix="geossr-engine-bench-") as tmp:
-        tmp = Path(tmp)
-        scenes = build_scenes(args.data, args.base, SIZES, tmp)
-        print("scenes:", ", ".join(p.name for p in scenes.values()), flush=True)
-        common["warm_input"] = str(scenes["warm"])
+    # stopped however the measurements end, so its thread never outlives them
+    with LoadMonitor() as monitor:
+        settings = RunSettings(args.wait_idle, monitor)
+        with tempfile.TemporaryDirectory(prefix="geossr-engine-bench-") as tmp:
+            tmp = Path(tmp)
+            scenes = build_scenes(args.data, args.base, SIZES, tmp)
+            print("scenes:", ", ".join(p.name for p in scenes.values()), flush=True)
+            common["warm_input"] = str(scenes["warm"])
 
-        if "flops" in parts:
-            print("2. FLOP rate ...", flush=True)
-            sections["flops"] = [time.time()]
-            res["flops"] = run_child("flops", settings, input=str(scenes[SIZES[-1]]), **common)
-            sections["flops"].append(time.time())
+            if "flops" in parts:
+                print("2. FLOP rate ...", flush=True)
+                sections["flops"] = [time.time()]
+                res["flops"] = run_child("flops", settings, input=str(scenes[SIZES[-1]]), **common)
+                sections["flops"].append(time.time())
 
-        if "throughput" in parts:
-            samples = {(size, kind): [] for size in SIZES for kind in ("tiled", "reference")}
-            sections["throughput"] = [time.time()]
-            for repeat in range(args.repeats):
+            if "throughput" in parts:
+                samples = {(size, kind): [] for size in SIZES for kind in ("tiled", "reference")}
+                sections["throughput"] = [time.time()]
+                for repeat in range(args.repeats):
+                    for size in SIZES:
+                        for kind in ("tiled", "reference"):
+                            print(f"1. {kind} {size}x (round {repeat + 1}) ...", flush=True)
+                            samples[size, kind].append(run_child(
+                                kind, settings, input=str(scenes[size]), output=str(tmp / f"{kind}_{size}x.tif"), **common))
+                sections["throughput"].append(time.time())
+                import numpy as np
+                import rasterio
+
+                rows = []
                 for size in SIZES:
+                    row = {"size": size}
                     for kind in ("tiled", "reference"):
-                        print(f"1. {kind} {size}x (round {repeat + 1}) ...", flush=True)
-                        samples[size, kind].append(run_child(
-                            kind, settings, input=str(scenes[size]), output=str(tmp / f"{kind}_{size}x.tif"), **common))
-            sections["throughput"].append(time.time())
-            import numpy as np
-            import rasterio
+                        runs = samples[size, kind]
+                        best = min(runs, key=lambda r: r["seconds"])
+                        px_bands = best["output_size"][0] * best["output_size"][1] * best["bands"]
+                        row[kind] = {**best, "peak_rss": max(r["peak_rss"] for r in runs),
+                                     "baseline_rss": min(r["baseline_rss"] for r in runs),
+                                     "all_seconds": [r["seconds"] for r in runs],
+                                     "all_peak_rss": [r["peak_rss"] for r in runs],
+                                     "throughput": px_bands / best["seconds"], "runs": runs}
+                    with rasterio.open(tmp / f"tiled_{size}x.tif") as a, rasterio.open(tmp / f"reference_{size}x.tif") as b:
+                        row["max_abs_diff"] = float(np.nanmax(np.abs(a.read() - b.read())))
+                        with rasterio.open(scenes[size]) as src:
+                            row["input_size"] = [src.height, src.width]
+                    row["output_size"], row["bands"] = row["tiled"]["output_size"], row["tiled"]["bands"]
+                    row["throughput_ratio"] = row["tiled"]["throughput"] / row["reference"]["throughput"]
+                    row["memory_ratio"] = row["tiled"]["peak_rss"] / row["reference"]["peak_rss"]
+                    tiled, reference = row["tiled"], row["reference"]
+                    row["memory_ratio_above_baseline"] = ((tiled["peak_rss"] - tiled["baseline_rss"])
+                                                          / (reference["peak_rss"] - reference["baseline_rss"]))
+                    rows.append(row)
+                res["throughput"] = rows
+                first, last = rows[0], rows[-1]
+                growth = last["tiled"]["peak_rss"] / first["tiled"]["peak_rss"]
+                growth_above = ((last["tiled"]["peak_rss"] - last["tiled"]["baseline_rss"])
+                                / (first["tiled"]["peak_rss"] - first["tiled"]["baseline_rss"]))
+                res["summary"] = {
+                    "throughput_ratio_largest": last["throughput_ratio"],
+                    "throughput_target_met": last["throughput_ratio"] >= 3,
+                    "memory_ratio_largest": last["memory_ratio"],
+                    "memory_ratio_largest_above_baseline": last["memory_ratio_above_baseline"],
+                    "memory_target_met": last["memory_ratio"] <= 0.1,
+                    "tiled_rss_growth": growth, "tiled_rss_growth_above_baseline": growth_above,
+                    "rss_growth_target_met": growth <= 1.2,
+                }
 
-            rows = []
-            for size in SIZES:
-                row = {"size": size}
-                for kind in ("tiled", "reference"):
-                    runs = samples[size, kind]
-                    best = min(runs, key=lambda r: r["seconds"])
-                    px_bands = best["output_size"][0] * best["output_size"][1] * best["bands"]
-                    row[kind] = {**best, "peak_rss": max(r["peak_rss"] for r in runs),
-                                 "baseline_rss": min(r["baseline_rss"] for r in runs),
-                                 "all_seconds": [r["seconds"] for r in runs], "all_peak_rss": [r["peak_rss"] for r in runs],
-                                 "throughput": px_bands / best["seconds"], "runs": runs}
-                with rasterio.open(tmp / f"tiled_{size}x.tif") as a, rasterio.open(tmp / f"reference_{size}x.tif") as b:
-                    row["max_abs_diff"] = float(np.nanmax(np.abs(a.read() - b.read())))
-                    with rasterio.open(scenes[size]) as src:
-                        row["input_size"] = [src.height, src.width]
-                row["output_size"], row["bands"] = row["tiled"]["output_size"], row["tiled"]["bands"]
-                row["throughput_ratio"] = row["tiled"]["throughput"] / row["reference"]["throughput"]
-                row["memory_ratio"] = row["tiled"]["peak_rss"] / row["reference"]["peak_rss"]
-                row["memory_ratio_above_baseline"] = ((row["tiled"]["peak_rss"] - row["tiled"]["baseline_rss"])
-                                                      / (row["reference"]["peak_rss"] - row["reference"]["baseline_rss"]))
-                rows.append(row)
-            res["throughput"] = rows
-            first, last = rows[0], rows[-1]
-            growth = last["tiled"]["peak_rss"] / first["tiled"]["peak_rss"]
-            growth_above = ((last["tiled"]["peak_rss"] - last["tiled"]["baseline_rss"])
-                            / (first["tiled"]["peak_rss"] - first["tiled"]["baseline_rss"]))
-            res["summary"] = {
-                "throughput_ratio_largest": last["throughput_ratio"], "throughput_target_met": last["throughput_ratio"] >= 3,
-                "memory_ratio_largest": last["memory_ratio"],
-                "memory_ratio_largest_above_baseline": last["memory_ratio_above_baseline"],
-                "memory_target_met": last["memory_ratio"] <= 0.1,
-                "tiled_rss_growth": growth, "tiled_rss_growth_above_baseline": growth_above,
-                "rss_growth_target_met": growth <= 1.2,
-            }
+            if "scaling" in parts:
+                print("3. schedulers ...", flush=True)
+                sections["scaling"] = [time.time()]
+                out_dir = tmp / "scaling"
+                out_dir.mkdir()
+                runs = {key: [] for key in SCHEDULERS}
+                for repeat in range(args.repeats):  # interleaved rounds: drift hits every configuration alike
+                    for key in SCHEDULERS:
+                        print(f"3. {key} (round {repeat + 1}) ...", flush=True)
+                        runs[key].append(run_child("scheduler", settings, scheduler=key, input=str(scenes[4]),
+                                                   out_dir=str(out_dir), **{**common, "warm_input": str(scenes[1])}))
+                import rasterio
 
-        if "scaling" in parts:
-            print("3. schedulers ...", flush=True)
-            sections["scaling"] = [time.time()]
-            out_dir = tmp / "scaling"
-            out_dir.mkdir()
-            runs = {key: [] for key in SCHEDULERS}
-            for repeat in range(args.repeats):  # interleaved rounds: drift hits every configuration alike
-                for key in SCHEDULERS:
-                    print(f"3. {key} (round {repeat + 1}) ...", flush=True)
-                    runs[key].append(run_child("scheduler", settings, scheduler=key, input=str(scenes[4]),
-                                               out_dir=str(out_dir), **{**common, "warm_input": str(scenes[1])}))
-            import rasterio
+                with rasterio.open(scenes[4]) as src:
+                    input_size = [src.height, src.width]
+                with rasterio.open(out_dir / "cluster-2.tif") as dst:
+                    px_bands = dst.height * dst.width * dst.count
+                best = {key: min(r["seconds"] for r in rs) for key, rs in runs.items()}
+                sc = {"input_size": input_size, "output_px_bands": px_bands, "runs": runs, "best_seconds": best,
+                      "labels": {key: rs[0]["label"] for key, rs in runs.items()},
+                      "speedup_2_vs_1": best["cluster-1"] / best["cluster-2"],
+                      "speedup_2_vs_1_mmap": best["cluster-1-mmap"] / best["cluster-2-mmap"],
+                      "mmap_fix_speedup_1_worker": best["cluster-1"] / best["cluster-1-mmap"],
+                      "mmap_fix_speedup_2_workers": best["cluster-2"] / best["cluster-2-mmap"], "cores": os.cpu_count()}
+                for suffix in ("", "-mmap"):
+                    two = min(runs[f"cluster-2{suffix}"], key=lambda r: r["seconds"])
+                    fastest_possible = (two["cpu_seconds_here"] + two["cpu_seconds_workers"]) / sc["cores"]
+                    sc[f"speedup_bound_2_vs_1{suffix.replace('-', '_')}"] = best[f"cluster-1{suffix}"] / fastest_possible
+                sections["scaling"].append(time.time())
+                res["scaling"] = sc
 
-            with rasterio.open(scenes[4]) as src:
-                input_size = [src.height, src.width]
-            with rasterio.open(out_dir / "cluster-2.tif") as dst:
-                px_bands = dst.height * dst.width * dst.count
-            best = {key: min(r["seconds"] for r in rs) for key, rs in runs.items()}
-            sc = {"input_size": input_size, "output_px_bands": px_bands, "runs": runs, "best_seconds": best,
-                  "labels": {key: rs[0]["label"] for key, rs in runs.items()},
-                  "speedup_2_vs_1": best["cluster-1"] / best["cluster-2"],
-                  "speedup_2_vs_1_mmap": best["cluster-1-mmap"] / best["cluster-2-mmap"],
-                  "mmap_fix_speedup_1_worker": best["cluster-1"] / best["cluster-1-mmap"],
-                  "mmap_fix_speedup_2_workers": best["cluster-2"] / best["cluster-2-mmap"], "cores": os.cpu_count()}
-            for suffix in ("", "-mmap"):
-                two = min(runs[f"cluster-2{suffix}"], key=lambda r: r["seconds"])
-                fastest_possible = (two["cpu_seconds_here"] + two["cpu_seconds_workers"]) / sc["cores"]
-                sc[f"speedup_bound_2_vs_1{suffix.replace('-', '_')}"] = best[f"cluster-1{suffix}"] / fastest_possible
-            sections["scaling"].append(time.time())
-            res["scaling"] = sc
+            if "precision" in parts:
+                print("4. precision ...", flush=True)
+                sections["precision"] = [time.time()]
+                out_dir = tmp / "precision"
+                out_dir.mkdir()
+                pr = run_child("precision", settings, input=str(scenes[1]), out_dir=str(out_dir), repeats=args.repeats,
+                               **common)
+                import rasterio
 
-        if "precision" in parts:
-            print("4. precision ...", flush=True)
-            sections["precision"] = [time.time()]
-            out_dir = tmp / "precision"
-            out_dir.mkdir()
-            pr = run_child("precision", settings, input=str(scenes[1]), out_dir=str(out_dir), repeats=args.repeats, **common)
-            import rasterio
+                with rasterio.open(pr["fp32"]["output"]) as dst:
+                    pr["output_px_bands"] = dst.height * dst.width * dst.count
+                sections["precision"].append(time.time())
+                res["precision"] = pr
 
-            with rasterio.open(pr["fp32"]["output"]) as dst:
-                pr["output_px_bands"] = dst.height * dst.width * dst.count
-            sections["precision"].append(time.time())
-            res["precision"] = pr
-
-    res["elapsed_s"] = time.perf_counter() - started
-    monitor.__exit__(None, None, None)
+        res["elapsed_s"] = time.perf_counter() - started
     res["other_load"] = monitor.summary()
     res["other_load_by_part"] = {}
     for part, (t0, t1) in sections.items():
@@ -236,8 +240,9 @@ def main() -> None:
     res["findings"] = derive_findings(res)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.with_suffix(".json").write_text(json.dumps(res, indent=2, default=str))
-    args.out.with_suffix(".md").write_text(report(res))
-    print(report(res))
+    text = report(res)
+    args.out.with_suffix(".md").write_text(text)
+    print(text)
     print(f"written: {args.out.with_suffix('.json')}, {args.out.with_suffix('.md')}")
 
 
